@@ -1,0 +1,153 @@
+/**
+ * The CPU backend: plain TypeScript kernels, the oracle every device kernel is tested against. Its matrix
+ * product calls OpenBLAS (or Accelerate) through `Deno.dlopen` when present, else a blocked TypeScript kernel.
+ * With `{ float64: true }` every f32 buffer is stored in float64: the oracle that finite-difference gradient
+ * checks run on.
+ * @module
+ */
+import type { Backend, DeviceBuffer, DType, OpAttrs, OpName } from "../backend.ts";
+import { affine, type Arr, binary, scatterStrided, strided, unary } from "./elementwise.ts";
+import {
+  crossEntropy,
+  crossEntropyBackward,
+  layerNorm,
+  layerNormBackward,
+  reduce,
+  softmax,
+  softmaxBackward,
+} from "./reduce.ts";
+import { adamw, causalMask, dropoutMask, gather, scatterAdd } from "./misc.ts";
+import { matmul } from "./matmul.ts";
+import { type Sgemm, sgemmTs } from "./gemm.ts";
+import { loadBlas } from "./blas.ts";
+
+/** A CPU allocation: the host array itself. */
+export class CpuBuffer implements DeviceBuffer {
+  /** Storage (Float64Array in the float64 oracle). */
+  data: Arr;
+  /** Element type. */
+  readonly dtype: DType;
+  constructor(data: Arr, dtype: DType) {
+    this.data = data;
+    this.dtype = dtype;
+  }
+  /** Number of elements. */
+  get size(): number {
+    return this.data.length;
+  }
+}
+
+/** Options of the CPU backend. */
+export interface CpuOptions {
+  /** Store f32 tensors in float64 (the gradient-check oracle). Default false. */
+  float64?: boolean;
+  /** Use a system BLAS when one loads (default true; env NK_BLAS=0 also disables it). */
+  blas?: boolean;
+}
+
+/** The CPU backend, with a description of the matrix product in use. */
+export interface CpuBackend extends Backend {
+  /** "openblas (libopenblas.so.0)" or "typescript (…why BLAS is not used)". */
+  readonly matmulKernel: string;
+  /** Read a buffer at full storage precision (float64 in the oracle). */
+  readExact(buffer: DeviceBuffer): Float64Array | Float32Array | Int32Array;
+}
+
+type Kernel = (a: any, o: Arr[], i: Arr[]) => void;
+
+/**
+ * Create a CPU backend.
+ * @example
+ * ```ts
+ * import { createCpuBackend } from "./mod.ts";
+ * const cpu = createCpuBackend();
+ * const x = cpu.alloc(3, "f32");
+ * cpu.write(x, new Float32Array([1, 2, 3]));
+ * cpu.dispatch("unary", [x], [x], { fn: "neg" });
+ * console.log(await cpu.read(x)); // Float32Array [-1, -2, -3]
+ * ```
+ */
+export function createCpuBackend(opts: CpuOptions = {}): CpuBackend {
+  const f64 = opts.float64 ?? false;
+  let sgemm: Sgemm = sgemmTs;
+  let matmulKernel = "typescript (blas disabled by option)";
+  if (opts.blas ?? true) {
+    const blas = loadBlas();
+    if ("sgemm" in blas) [sgemm, matmulKernel] = [blas.sgemm, blas.library];
+    else matmulKernel = `typescript (${blas.error})`;
+  }
+  const kernels: { [K in OpName]: Kernel } = {
+    unary: (a: OpAttrs["unary"], [y], [x]) => unary(a.fn, x, y),
+    binary: (a: OpAttrs["binary"], [y], [x, w]) => binary(a.fn, a.shape, a.aStrides, a.bStrides, x, w, y),
+    affine: (a: OpAttrs["affine"], [y], [x]) => affine(a.scale, a.bias, x, y),
+    reduce: (a: OpAttrs["reduce"], [y], [x]) => reduce(a.fn, a.outer, a.size, a.inner, x, y),
+    matmul: (a: OpAttrs["matmul"], [c], [x, w]) => matmul(a, x, w, c, sgemm),
+    strided: (a: OpAttrs["strided"], [y], [x]) => strided(a.shape, a.strides, a.offset, x, y),
+    scatterStrided: (a: OpAttrs["scatterStrided"], [dst], [_dst, src]) =>
+      scatterStrided(a.shape, a.strides, a.offset, src, dst),
+    fill: (a: OpAttrs["fill"], [y]) => y.fill(a.value),
+    gather: (a: OpAttrs["gather"], [y], [t, ids]) => gather(a.rows, a.cols, a.vocab, t, ids, y),
+    scatterAdd: (a: OpAttrs["scatterAdd"], [dt], [dy, ids]) => scatterAdd(a.rows, a.cols, a.vocab, dy, ids, dt),
+    causalMask: (a: OpAttrs["causalMask"], [y], [x]) => causalMask(a.rows, a.tq, a.tk, a.value, x, y),
+    softmax: (a: OpAttrs["softmax"], [y], [x]) => softmax(a.rows, a.cols, x, y),
+    softmaxBackward: (a: OpAttrs["softmaxBackward"], [dx], [y, dy]) => softmaxBackward(a.rows, a.cols, y, dy, dx),
+    layerNorm: (a: OpAttrs["layerNorm"], [y, m, s], [x, g, b]) => layerNorm(a.rows, a.cols, a.eps, x, g, b, y, m, s),
+    layerNormBackward: (a: OpAttrs["layerNormBackward"], [dx, dg, db], [dy, x, g, m, s]) =>
+      layerNormBackward(a.rows, a.cols, dy, x, g, m, s, dx, dg, db),
+    crossEntropy: (a: OpAttrs["crossEntropy"], [loss, lse], [x, t]) => crossEntropy(a.rows, a.cols, x, t, loss, lse),
+    crossEntropyBackward: (a: OpAttrs["crossEntropyBackward"], [dx], [x, t, lse, dl]) =>
+      crossEntropyBackward(a.rows, a.cols, x, t, lse, dl, dx),
+    dropoutMask: (a: OpAttrs["dropoutMask"], [mask]) => dropoutMask(a.p, a.seed, mask),
+    adamw: (a: OpAttrs["adamw"], [p, m, v], [_p, _m, _v, g]) => adamw(a, p, m, v, g),
+  };
+  let live = 0, liveBuffers = 0, destroyed = false;
+  const bytesPer = f64 ? 8 : 4;
+  const arr = (b: DeviceBuffer): Arr => {
+    if (destroyed) throw new Error("Cannot use the cpu backend after destroy()");
+    if (!(b instanceof CpuBuffer)) throw new Error(`Cannot use a ${b?.constructor?.name} on the cpu backend`);
+    return b.data;
+  };
+  return {
+    name: "cpu",
+    matmulKernel,
+    alloc(size, dtype) {
+      if (!Number.isInteger(size) || size < 0) {
+        throw new Error(`Cannot allocate ${size} elements: expected an integer ≥ 0`);
+      }
+      live += size * (dtype === "f32" ? bytesPer : 4);
+      liveBuffers++;
+      const data = dtype === "i32" ? new Int32Array(size) : f64 ? new Float64Array(size) : new Float32Array(size);
+      return new CpuBuffer(data, dtype);
+    },
+    free(b) {
+      const data = arr(b);
+      live -= data.byteLength;
+      liveBuffers--;
+      (b as CpuBuffer).data = new Float32Array(0);
+    },
+    write(b, data) {
+      const dst = arr(b);
+      if (data.length !== dst.length) {
+        throw new Error(`Cannot write ${data.length} values into a buffer of ${dst.length}`);
+      }
+      dst.set(data);
+    },
+    read(b) {
+      const data = arr(b);
+      return Promise.resolve(b.dtype === "i32" ? new Int32Array(data) : new Float32Array(data));
+    },
+    readExact(b) {
+      const data = arr(b);
+      return data.slice();
+    },
+    dispatch(op, outs, ins, attrs) {
+      const k = kernels[op];
+      if (!k) throw new Error(`Unknown op "${op}" on the cpu backend`);
+      k(attrs, outs.map(arr), ins.map(arr));
+    },
+    memory: () => ({ liveBytes: live, pooledBytes: 0, liveBuffers }),
+    destroy() {
+      destroyed = true;
+    },
+  };
+}

@@ -1,0 +1,150 @@
+/**
+ * Reduction, softmax, LayerNorm and cross-entropy CPU kernels. Sums run in float64 (JS numbers) so the oracle
+ * is at least as accurate as any device kernel. Legend: R rows, C columns.
+ * @module
+ */
+import type { Arr } from "./elementwise.ts";
+
+/** y (outer, inner) = sum or max of x (outer, size, inner) over the middle axis; max propagates NaN. */
+export function reduce(fn: "sum" | "max", outer: number, size: number, inner: number, x: Arr, y: Arr): void {
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) {
+      const base = o * size * inner + i;
+      let acc = fn === "sum" ? 0 : -Infinity;
+      for (let s = 0; s < size; s++) {
+        const v = x[base + s * inner];
+        if (fn === "sum") acc += v;
+        else if (Number.isNaN(v) || v > acc) acc = Number.isNaN(acc) ? acc : v;
+      }
+      y[o * inner + i] = acc;
+    }
+  }
+}
+
+/** Row max and log-sum-exp of x[r, :], stable by subtracting the max. */
+function rowLse(x: Arr, off: number, cols: number): number {
+  let max = -Infinity;
+  for (let c = 0; c < cols; c++) {
+    const v = x[off + c];
+    if (Number.isNaN(v)) return NaN;
+    if (v > max) max = v;
+  }
+  if (max === -Infinity) return -Infinity;
+  if (max === Infinity) return Infinity;
+  let sum = 0;
+  for (let c = 0; c < cols; c++) sum += Math.exp(x[off + c] - max);
+  return max + Math.log(sum);
+}
+
+/** y (R, C) = softmax of x over the last axis; a row of all −inf gives NaN. */
+export function softmax(rows: number, cols: number, x: Arr, y: Arr): void {
+  for (let r = 0; r < rows; r++) {
+    const off = r * cols;
+    const lse = rowLse(x, off, cols);
+    for (let c = 0; c < cols; c++) y[off + c] = lse === -Infinity ? NaN : Math.exp(x[off + c] - lse);
+  }
+}
+
+/** dx = y ⊙ (dy − Σ dy⊙y) per row. */
+export function softmaxBackward(rows: number, cols: number, y: Arr, dy: Arr, dx: Arr): void {
+  for (let r = 0; r < rows; r++) {
+    const off = r * cols;
+    let dot = 0;
+    for (let c = 0; c < cols; c++) dot += dy[off + c] * y[off + c];
+    for (let c = 0; c < cols; c++) dx[off + c] = y[off + c] * (dy[off + c] - dot);
+  }
+}
+
+/** LayerNorm over the last axis with biased variance; saves mean and rstd for the backward. */
+export function layerNorm(
+  rows: number,
+  cols: number,
+  eps: number,
+  x: Arr,
+  g: Arr,
+  b: Arr,
+  y: Arr,
+  mean: Arr,
+  rstd: Arr,
+) {
+  for (let r = 0; r < rows; r++) {
+    const off = r * cols;
+    let m = 0;
+    for (let c = 0; c < cols; c++) m += x[off + c];
+    m /= cols;
+    let v = 0;
+    for (let c = 0; c < cols; c++) v += (x[off + c] - m) ** 2;
+    const s = 1 / Math.sqrt(v / cols + eps);
+    for (let c = 0; c < cols; c++) y[off + c] = (x[off + c] - m) * s * g[c] + b[c];
+    mean[r] = m;
+    rstd[r] = s;
+  }
+}
+
+/** dx, dg, db of LayerNorm: dx = rstd·(ĝ − mean(ĝ) − x̂·mean(ĝ⊙x̂)) with ĝ = dy⊙g. */
+export function layerNormBackward(
+  rows: number,
+  cols: number,
+  dy: Arr,
+  x: Arr,
+  g: Arr,
+  mean: Arr,
+  rstd: Arr,
+  dx: Arr,
+  dg: Arr,
+  db: Arr,
+): void {
+  dg.fill(0);
+  db.fill(0);
+  for (let r = 0; r < rows; r++) {
+    const off = r * cols;
+    const m = mean[r], s = rstd[r];
+    let sumG = 0, sumGX = 0;
+    for (let c = 0; c < cols; c++) {
+      const xh = (x[off + c] - m) * s;
+      const gh = dy[off + c] * g[c];
+      sumG += gh;
+      sumGX += gh * xh;
+      dg[c] += dy[off + c] * xh;
+      db[c] += dy[off + c];
+    }
+    sumG /= cols;
+    sumGX /= cols;
+    for (let c = 0; c < cols; c++) {
+      const xh = (x[off + c] - m) * s;
+      dx[off + c] = s * (dy[off + c] * g[c] - sumG - xh * sumGX);
+    }
+  }
+}
+
+/** loss[r] = lse[r] − logits[r, t[r]]; a target outside [0, C) gives NaN. */
+export function crossEntropy(rows: number, cols: number, logits: Arr, t: Arr, loss: Arr, lse: Arr): void {
+  for (let r = 0; r < rows; r++) {
+    const off = r * cols;
+    const l = rowLse(logits, off, cols);
+    const target = t[r];
+    lse[r] = l;
+    loss[r] = target >= 0 && target < cols ? l - logits[off + target] : NaN;
+  }
+}
+
+/** dLogits[r, c] = (softmax[r, c] − [c = t[r]])·dLoss[r]. */
+export function crossEntropyBackward(
+  rows: number,
+  cols: number,
+  logits: Arr,
+  t: Arr,
+  lse: Arr,
+  dLoss: Arr,
+  dLogits: Arr,
+): void {
+  for (let r = 0; r < rows; r++) {
+    const off = r * cols;
+    const target = t[r];
+    const valid = target >= 0 && target < cols;
+    for (let c = 0; c < cols; c++) {
+      const p = Math.exp(logits[off + c] - lse[r]);
+      dLogits[off + c] = valid ? (p - (c === target ? 1 : 0)) * dLoss[r] : NaN;
+    }
+  }
+}

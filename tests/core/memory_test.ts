@@ -1,0 +1,55 @@
+/** Memory: tidy releases intermediates, keeps results and gradients; backward frees its graph. */
+import { assert, assertEquals } from "../assert.ts";
+import * as nk from "../../mod.ts";
+
+const backend = await nk.init({ backend: "cpu" });
+const live = () => backend.memory().liveBuffers;
+
+Deno.test("tidy disposes intermediates and keeps the returned tensor", async () => {
+  const before = live();
+  const y = nk.tidy(() => nk.randn([4, 4]).exp().add(1).sum());
+  assertEquals(live(), before + 1);
+  assert.ok((await y.item()) > 16);
+  y.dispose();
+  assertEquals(live(), before);
+});
+
+Deno.test("a training-style step inside tidy leaks nothing across 50 iterations", () => {
+  const w = nk.randn([8, 8], { requiresGrad: true });
+  const x = nk.randn([4, 8]);
+  const step = () =>
+    nk.tidy(() => {
+      w.grad?.dispose();
+      w.grad = null;
+      const loss = nk.F.layerNorm(x.matmul(w), nk.ones([8]), nk.zeros([8])).gelu().mean();
+      loss.backward();
+    });
+  step();
+  const after1 = live();
+  for (let i = 0; i < 50; i++) step();
+  assertEquals(live(), after1);
+  assert.ok(w.grad !== null && !w.grad.disposed);
+});
+
+Deno.test("views share storage until the last one is disposed", async () => {
+  const x = nk.tensor([1, 2, 3, 4]);
+  const v = x.reshape([2, 2]);
+  x.dispose();
+  assertEquals(Array.from(await v.toArray()), [1, 2, 3, 4]);
+  const before = live();
+  v.dispose();
+  assertEquals(live(), before - 1);
+});
+
+Deno.test("gradients accumulate across backward calls until cleared", async () => {
+  const x = nk.tensor([1, 2], { requiresGrad: true });
+  x.mul(x).sum().backward();
+  x.mul(3).sum().backward();
+  assertEquals(Array.from(await x.grad!.toArray()), [5, 7]);
+});
+
+Deno.test("noGrad records no graph", () => {
+  const x = nk.randn([2], { requiresGrad: true });
+  const y = nk.noGrad(() => x.mul(2));
+  assertEquals(y.requiresGrad, false);
+});
