@@ -22,3 +22,14 @@ export { arange, type CreateOptions, full, ones, rand, randn, tensor, zeros } fr
 export { getBackend, getRng, keep, noGrad, setBackend, setRng, tidy, tidyAsync } from "./lib/core/runtime.ts";
 export { Rng, type RngState } from "./lib/core/rng.ts";
 export * as F from "./lib/core/functional.ts";
+export { LayerNorm, Linear, Module } from "./lib/nn/module.ts";
+export { CausalSelfAttention } from "./lib/nn/attention.ts";
+export {
+  type Arch,
+  type HeadScalePlacement,
+  MODEL_DEFAULTS,
+  type ModelConfig,
+  resolveModelConfig,
+} from "./lib/model/config.ts";
+export { DecoderLayer, type ForwardStats, NormFormerLM } from "./lib/model/normformer.ts";
+export { type ParamCount, paramCount, trainingFlopsPerToken } from "./lib/model/sizing.ts";

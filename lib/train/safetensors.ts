@@ -256,9 +256,11 @@ export function decodeSafetensors(bytes: Uint8Array, opts: DecodeOptions = {}): 
       }
     }
     const dtype = info.dtype;
-    if (typeof dtype !== "string" || !(dtype in BYTES)) {
+    if (typeof dtype !== "string" || !Object.hasOwn(BYTES, dtype)) {
       const why = KNOWN_UNSUPPORTED.includes(dtype as string) ? "unsupported" : "unknown";
-      fail(`Tensor "${name}" has ${why} dtype ${JSON.stringify(dtype)}: expected one of ${Object.keys(BYTES)}`);
+      fail(
+        `Tensor "${name}" has ${why} dtype ${JSON.stringify(dtype)}: expected one of ${Object.keys(BYTES).join(", ")}`,
+      );
     }
     const count = elementCount(info.shape, `tensor "${name}"`);
     const offsets = info.data_offsets;
