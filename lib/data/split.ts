@@ -49,10 +49,18 @@ export function checkFractions(fractions: readonly number[]): SplitFractions {
   return fractions as unknown as SplitFractions;
 }
 
+/** Offsets where a line starts (after each "\n"); 0 is not included. */
+export function lineStarts(text: string): number[] {
+  const starts: number[] = [];
+  for (let i = text.indexOf("\n"); i !== -1 && i + 1 < text.length; i = text.indexOf("\n", i + 1)) starts.push(i + 1);
+  return starts;
+}
+
 /**
  * Split one document at the paragraph starts nearest to the cumulative fractions (by UTF-16 code units). Train is
- * never empty; valid and test are empty only when the document has too few paragraphs. Each part is trimmed of
- * blank lines at both ends.
+ * never empty. When paragraphs are too coarse for that to give every split at least half its share (Paradise Lost
+ * has one paragraph per Book, each ~10% of the poem), the cuts fall back to line starts. Each part
+ * is trimmed of blank lines at both ends.
  * @example
  * ```ts
  * import { splitDocument } from "./split.ts";
@@ -63,16 +71,23 @@ export function checkFractions(fractions: readonly number[]): SplitFractions {
 export function splitDocument(text: string, fractions: SplitFractions = DEFAULT_FRACTIONS): SplitTexts {
   checkFractions(fractions);
   const body = trimBlankLines(text);
-  const starts = paragraphStarts(body);
   const n = body.length;
-  // Train takes at least one paragraph; valid may be empty (cut2 === cut1) when its fraction is tiny.
-  const cut1 = nearest([...starts, n], fractions[0] * n);
-  const cut2 = nearest([cut1, ...starts.filter((s) => s > cut1), n], (fractions[0] + fractions[1]) * n);
+  let [cut1, cut2] = cutsAt(paragraphStarts(body), fractions, n);
+  // A split is starved when it gets less than half its share.
+  const sizes = [cut1, cut2 - cut1, n - cut2];
+  if (sizes.some((size, i) => size < fractions[i] * n / 2)) [cut1, cut2] = cutsAt(lineStarts(body), fractions, n);
   return {
     train: trimBlankLines(body.slice(0, cut1)),
     valid: trimBlankLines(body.slice(cut1, cut2)),
     test: trimBlankLines(body.slice(cut2)),
   };
+}
+
+/** The two cut offsets among ascending `starts`: train takes at least one unit; valid may be empty. */
+function cutsAt(starts: number[], fractions: SplitFractions, n: number): [number, number] {
+  const cut1 = nearest([...starts, n], fractions[0] * n);
+  const cut2 = nearest([cut1, ...starts.filter((s) => s > cut1), n], (fractions[0] + fractions[1]) * n);
+  return [cut1, cut2];
 }
 
 /**
@@ -85,8 +100,12 @@ export function splitDocuments(texts: readonly string[], fractions: SplitFractio
     const split = splitDocument(text, fractions);
     for (const name of SPLIT_NAMES) if (split[name]) parts[name].push(split[name]);
   }
-  const join = (xs: string[]) => xs.length ? xs.join(DOCUMENT_SEPARATOR) + "\n" : "";
-  return { train: join(parts.train), valid: join(parts.valid), test: join(parts.test) };
+  return { train: joinParts(parts.train), valid: joinParts(parts.valid), test: joinParts(parts.test) };
+}
+
+/** Join one split's parts: {@linkcode DOCUMENT_SEPARATOR} between documents, one final newline ("" for none). */
+export function joinParts(parts: readonly string[]): string {
+  return parts.length ? parts.join(DOCUMENT_SEPARATOR) + "\n" : "";
 }
 
 /** The candidate nearest to `target`; ties go to the earlier candidate (candidates are ascending). */

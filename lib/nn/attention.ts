@@ -8,6 +8,7 @@ import { full } from "../core/create.ts";
 import { causalMask, dropout, softmax } from "../core/ops_nn.ts";
 import { max } from "../core/ops_reduce.ts";
 import { abs } from "../core/ops_elementwise.ts";
+import { noGrad } from "../core/runtime.ts";
 import { Linear, Module } from "./module.ts";
 
 /** Options of the attention block. */
@@ -52,7 +53,7 @@ export class CausalSelfAttention extends Module {
     const k = split(this.kProj.forward(x));
     const v = split(this.vProj.forward(x));
     const scores = q.matmul(k, { transB: true }); // (B, H, T, T)
-    if (onLogits) onLogits(max(abs(scores)));
+    if (onLogits) onLogits(noGrad(() => max(abs(scores))));
     const probs = dropout(softmax(causalMask(scores)), this.opts.attentionDropout, this.training);
     let o = probs.matmul(v); // (B, H, T, Dh)
     if (gamma && this.opts.headScale === "preOutProj") o = o.mul(gamma.reshape([1, h, 1, 1]));

@@ -12,6 +12,7 @@
 /**
  * C (m×n, row-major, contiguous from `cOff`) = op(A)·op(B), overwriting C (beta = 0). A is stored row-major
  * (m×k), or (k×m) when `transA`; B is (k×n), or (n×k) when `transB`; all contiguous, leading dims implied.
+ * C must not overlap A or B.
  */
 export type Sgemm = (
   transA: boolean,
@@ -34,9 +35,10 @@ const MR = 3, NR = 4;
 const MC = 96, KC = 256, NC = 512;
 
 // Packed panels are Float64Array: the micro-kernel then loads doubles directly, with no f32→f64 conversion per
-// element (measured faster than Float32Array scratch under V8).
-let packA = new Float64Array(MC * KC);
-let packB = new Float64Array(KC * NC);
+// element (measured faster than Float32Array scratch under V8). Grown on first use (at most MC·KC and KC·NC), so
+// a process that multiplies through BLAS never allocates them.
+let packA = new Float64Array(0);
+let packB = new Float64Array(0);
 
 /**
  * Cache-blocked, register-blocked TypeScript `Sgemm` (~5–6 GFLOP/s on one core, against ~325 for OpenBLAS on two).

@@ -1,0 +1,95 @@
+/**
+ * `deno task bench`: runs every registered benchmark group against its peer in the same run, prints a table of
+ * rates with ratios to the peer, and writes `bench/results.json` (atomically) with the machine it ran on.
+ *
+ * The environment may set OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE, which hold OpenBLAS to AVX2 (~200 instead of
+ * ~325 GFLOP/s at 1024²). OpenBLAS reads them when it loads, so this script re-runs itself in a child process
+ * with both removed and OPENBLAS_NUM_THREADS set; PyTorch is started from that child, so it and we see the same
+ * environment. `--keep-env` measures with the environment as it is.
+ *
+ * Flags: --only=matmul,…  --quick (fewer reps)  --full (all sizes on slow backends)  --threads=2  --keep-env
+ *        --out=bench/results.json
+ * To add a group: write bench/<group>.ts exporting a `BenchGroup` (see harness.ts) and list it in GROUPS;
+ * add its peer to GROUPS in torch_peer.py.
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { type BenchContext, type BenchGroup, formatTable, type GroupResult } from "./harness.ts";
+import { matmulGroup } from "./matmul.ts";
+
+/** Every benchmark group, in the order they run. */
+const GROUPS: BenchGroup[] = [matmulGroup];
+
+const BLAS_ENV = ["OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"];
+const CHILD = "NK_BENCH_CHILD";
+
+const { values: flags } = parseArgs({
+  args: Deno.args,
+  options: {
+    only: { type: "string" },
+    quick: { type: "boolean", default: false },
+    full: { type: "boolean", default: false },
+    threads: { type: "string", default: "2" },
+    "keep-env": { type: "boolean", default: false },
+    out: { type: "string", default: new URL("./results.json", import.meta.url).pathname },
+  },
+});
+const threads = Number(flags.threads);
+if (!Number.isInteger(threads) || threads < 1) {
+  throw new Error(`Invalid --threads "${flags.threads}": use a whole number ≥ 1`);
+}
+
+if (!flags["keep-env"] && Deno.env.get(CHILD) === undefined) {
+  const env = Deno.env.toObject();
+  const removed = Object.fromEntries(BLAS_ENV.filter((k) => k in env).map((k) => [k, env[k]]));
+  for (const k of BLAS_ENV) delete env[k];
+  Object.assign(env, { OPENBLAS_NUM_THREADS: String(threads), [CHILD]: JSON.stringify(removed) });
+  const args = ["run", "-A", import.meta.filename!, ...Deno.args];
+  const child = new Deno.Command(Deno.execPath(), { args, env, clearEnv: true, stdin: "inherit" }).spawn();
+  Deno.exit((await child.status).code);
+}
+
+const names = flags.only?.split(",") ?? GROUPS.map((g) => g.name);
+const unknown = names.filter((n) => !GROUPS.some((g) => g.name === n));
+if (unknown.length) {
+  throw new Error(`Unknown group "${unknown[0]}" in --only: choose from ${GROUPS.map((g) => g.name).join(", ")}`);
+}
+
+const ctx: BenchContext = { quick: flags.quick, full: flags.full, threads, log: (l) => console.error(l) };
+const machine = await machineInfo();
+console.log(`${machine.cpu}, ${machine.cores} cores; deno ${machine.deno}; ${machine.date}`);
+console.log(`env: ${JSON.stringify(machine.env)}\n`);
+
+const results: GroupResult[] = [];
+for (const g of GROUPS.filter((g) => names.includes(g.name))) {
+  const r = await g.run(ctx);
+  results.push(r);
+  console.log(formatTable(r) + "\n");
+}
+
+const out = flags.out!;
+const tmp = `${out}.${Deno.pid}.tmp`;
+await Deno.writeTextFile(tmp, JSON.stringify({ schema: 1, args: Deno.args, machine, groups: results }, null, 2) + "\n");
+await Deno.rename(tmp, out);
+console.log(`wrote ${out}`);
+
+async function machineInfo() {
+  const cpuinfo = await Deno.readTextFile("/proc/cpuinfo").catch(() => "");
+  const field = (name: string) => cpuinfo.match(new RegExp(`^${name}\\s*: (.*)$`, "m"))?.[1];
+  const cpuFlags = field("flags")?.split(" ") ?? [];
+  const removed = Deno.env.get(CHILD);
+  return {
+    cpu: field("model name") ?? Deno.build.arch,
+    cores: navigator.hardwareConcurrency,
+    simd: ["avx2", "fma", "avx512f"].filter((f) => cpuFlags.includes(f)),
+    date: new Date().toISOString(),
+    deno: Deno.version.deno,
+    v8: Deno.version.v8,
+    os: `${Deno.build.os} ${Deno.osRelease()}`,
+    env: {
+      removedForBench: removed === undefined ? null : JSON.parse(removed),
+      OPENBLAS_NUM_THREADS: Deno.env.get("OPENBLAS_NUM_THREADS") ?? null,
+      ...Object.fromEntries(BLAS_ENV.map((k) => [k, Deno.env.get(k) ?? null])),
+    },
+  };
+}

@@ -1,0 +1,104 @@
+/**
+ * Device buffers and the pool they return to. WebGPU buffer sizes must be a positive multiple of 4; we round to
+ * 16 bytes so every buffer can also be bound as `array<vec4<f32>>` (the aligned matmul path), and a size-0 tensor
+ * still owns a 16-byte buffer. Buffers are pooled by (usage, rounded size): a training step allocates the same
+ * shapes every step, so exact-size reuse hits nearly always and first-touch costs are paid once.
+ * @module
+ */
+import type { DeviceBuffer, DType } from "../backend.ts";
+
+/** GPUBufferUsage bits, spelled out so both providers (Deno, Dawn) work without touching their globals. */
+export const USAGE = {
+  MAP_READ: 0x1,
+  COPY_SRC: 0x4,
+  COPY_DST: 0x8,
+  UNIFORM: 0x40,
+  STORAGE: 0x80,
+} as const;
+/** GPUMapMode.READ. */
+export const MAP_READ_MODE = 0x1;
+
+/** Usage of tensor storage buffers. */
+export const STORAGE_USAGE = USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST;
+/** Usage of readback staging buffers. */
+export const READ_USAGE = USAGE.MAP_READ | USAGE.COPY_DST;
+/** Usage of upload staging buffers (written with writeBuffer, then copied inside a batch). */
+export const UPLOAD_USAGE = USAGE.COPY_SRC | USAGE.COPY_DST;
+
+/** Bytes a buffer of `size` elements occupies on the device: 4 per element, rounded up to 16, at least 16. */
+export function physicalBytes(size: number): number {
+  return Math.max(16, Math.ceil((size * 4) / 16) * 16);
+}
+
+/** A WebGPU allocation seen through the `DeviceBuffer` interface. */
+export class GpuBuffer implements DeviceBuffer {
+  /** Number of elements. */
+  readonly size: number;
+  /** Element type. */
+  readonly dtype: DType;
+  /** The device buffer; null once freed. */
+  gpu: GPUBuffer | null;
+  /** Bytes of the device buffer. */
+  readonly bytes: number;
+  constructor(size: number, dtype: DType, gpu: GPUBuffer, bytes: number) {
+    this.size = size;
+    this.dtype = dtype;
+    this.gpu = gpu;
+    this.bytes = bytes;
+  }
+}
+
+/** Free GPU buffers kept for reuse, keyed by usage and byte size; trims the oldest when over `maxPooledBytes`. */
+export class BufferPool {
+  #free = new Map<string, GPUBuffer[]>();
+  #order: [string, GPUBuffer][] = [];
+  #device: GPUDevice;
+  #maxPooledBytes: number;
+  /** Bytes currently held in the pool. */
+  pooledBytes = 0;
+
+  constructor(device: GPUDevice, maxPooledBytes: number) {
+    this.#device = device;
+    this.#maxPooledBytes = maxPooledBytes;
+  }
+
+  /** A buffer of exactly `bytes` bytes with `usage`, from the pool when one is free. */
+  acquire(bytes: number, usage: number): GPUBuffer {
+    const key = `${usage}:${bytes}`;
+    const hit = this.#free.get(key)?.pop();
+    if (hit) {
+      this.pooledBytes -= bytes;
+      this.#order.splice(this.#order.findIndex(([, b]) => b === hit), 1);
+      return hit;
+    }
+    return this.#device.createBuffer({ size: bytes, usage });
+  }
+
+  /**
+   * Return a buffer for reuse. Call only once no unsubmitted command uses it (after a flush): submitted work
+   * stays ordered before any later use, because every later write goes through the same queue.
+   */
+  release(buffer: GPUBuffer): void {
+    const key = `${buffer.usage}:${buffer.size}`;
+    let list = this.#free.get(key);
+    if (!list) this.#free.set(key, list = []);
+    list.push(buffer);
+    this.#order.push([key, buffer]);
+    this.pooledBytes += buffer.size;
+    while (this.pooledBytes > this.#maxPooledBytes && this.#order.length > 0) {
+      const [oldKey, old] = this.#order.shift()!;
+      const l = this.#free.get(oldKey)!;
+      l.splice(l.indexOf(old), 1);
+      this.pooledBytes -= old.size;
+      old.destroy();
+    }
+  }
+
+  /** Destroy every pooled buffer. */
+  clear(): void {
+    for (const [, b] of this.#order) b.destroy();
+    this.#free.clear();
+    this.#order = [];
+    this.pooledBytes = 0;
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * The command stream: pipelines cached by shader key, dispatches batched into one command encoder (one compute
+ * pass) and submitted only when a readback needs them or a batch limit is hit, and a parameter arena that packs
+ * every dispatch's attributes into one uniform buffer per batch (one writeBuffer per submit, no GPU buffer per
+ * dispatch). Queue order makes reuse safe: a batch's writeBuffer calls run before its submit and after the previous
+ * one, so the one uniform buffer and pooled temporaries can be refilled for the next batch without waiting.
+ * @module
+ */
+import { BufferPool, MAP_READ_MODE, READ_USAGE, UPLOAD_USAGE, USAGE } from "./buffers.ts";
+import { PARAM_SLOTS } from "./wgsl/common.wgsl.ts";
+
+/** One compute dispatch: shader key and source, buffers (outputs read_write, then inputs read), params, grid. */
+export interface Launch {
+  /** Pipeline cache key; must determine `source()` fully. */
+  key: string;
+  /** WGSL source, built only on a cache miss. */
+  source: () => string;
+  /** Bound read_write at bindings 1.. */
+  outs: GPUBuffer[];
+  /** Bound read-only after the outputs. */
+  ins: GPUBuffer[];
+  /** Up to PARAM_SLOTS − 4 u32 words (floats already bit-cast), bound as the uniform at binding 0. */
+  params: Uint32Array;
+  /** Workgroup count; spread over a 2-D grid when over the 65535-per-dimension limit. */
+  groups: number;
+}
+
+const SLOT_BYTES = PARAM_SLOTS * 4;
+/** Dispatches per submit; bounds the arena and the temporaries a batch holds. */
+const MAX_DISPATCHES = 512;
+
+/** Batches dispatches and copies for one device. */
+export class Runner {
+  readonly device: GPUDevice;
+  readonly pool: BufferPool;
+  #pipelines = new Map<string, GPUComputePipeline>();
+  #layouts = new Map<string, [GPUBindGroupLayout, GPUPipelineLayout]>();
+  #paramBuffer: GPUBuffer;
+  #arena = new Uint32Array(MAX_DISPATCHES * PARAM_SLOTS);
+  #slots = 0;
+  #encoder: GPUCommandEncoder | null = null;
+  #pass: GPUComputePassEncoder | null = null;
+  #afterSubmit: GPUBuffer[] = [];
+  /** Largest workgroup count per grid dimension. */
+  readonly maxGroups: number;
+
+  constructor(device: GPUDevice, pool: BufferPool) {
+    this.device = device;
+    this.pool = pool;
+    this.maxGroups = device.limits.maxComputeWorkgroupsPerDimension;
+    this.#paramBuffer = device.createBuffer({ size: this.#arena.byteLength, usage: USAGE.UNIFORM | USAGE.COPY_DST });
+  }
+
+  /** Number of dispatches waiting for the next submit. */
+  get pending(): number {
+    return this.#slots;
+  }
+
+  /** Encode one dispatch into the open batch. */
+  dispatch(l: Launch): void {
+    if (l.groups === 0) return;
+    if (this.#slots === MAX_DISPATCHES) this.flush();
+    const slot = this.#slots++;
+    const base = slot * PARAM_SLOTS;
+    this.#arena.set(l.params, base);
+    // The last words of every slot hold NaN, +∞ and −∞: WGSL cannot spell them as constants.
+    this.#arena.set([0x7fc00000, 0x7f800000, 0xff800000], base + PARAM_SLOTS - 3);
+    const [bgl, layout] = this.#layout(l.outs.length, l.ins.length);
+    let pipeline = this.#pipelines.get(l.key);
+    if (!pipeline) {
+      const module = this.device.createShaderModule({ label: l.key, code: l.source() });
+      pipeline = this.device.createComputePipeline({ label: l.key, layout, compute: { module, entryPoint: "main" } });
+      this.#pipelines.set(l.key, pipeline);
+    }
+    const entries: GPUBindGroupEntry[] = [
+      { binding: 0, resource: { buffer: this.#paramBuffer, offset: slot * SLOT_BYTES, size: SLOT_BYTES } },
+    ];
+    [...l.outs, ...l.ins].forEach((buffer, i) => entries.push({ binding: i + 1, resource: { buffer } }));
+    const pass = this.#openPass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, this.device.createBindGroup({ layout: bgl, entries }));
+    const x = Math.min(l.groups, this.maxGroups);
+    pass.dispatchWorkgroups(x, Math.ceil(l.groups / x));
+  }
+
+  /** Copy `bytes` bytes between buffers, ordered after every dispatch so far. */
+  copy(src: GPUBuffer, dst: GPUBuffer, bytes: number): void {
+    this.#closePass();
+    this.#encoder ??= this.device.createCommandEncoder();
+    this.#encoder.copyBufferToBuffer(src, 0, dst, 0, bytes);
+  }
+
+  /** Write host data into `dst`, ordered after the queued dispatches (through a staging copy when any exist). */
+  write(dst: GPUBuffer, data: Uint8Array): void {
+    if (!this.#encoder) {
+      this.device.queue.writeBuffer(dst, 0, data);
+      return;
+    }
+    const stage = this.pool.acquire(dst.size, UPLOAD_USAGE);
+    this.device.queue.writeBuffer(stage, 0, data);
+    this.copy(stage, dst, data.byteLength);
+    this.releaseAfterSubmit(stage);
+  }
+
+  /** Copy `bytes` bytes of `src` to the host after all queued work. */
+  async read(src: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
+    const stage = this.pool.acquire(src.size, READ_USAGE);
+    this.copy(src, stage, src.size);
+    this.flush();
+    await stage.mapAsync(MAP_READ_MODE, 0, src.size);
+    const out = stage.getMappedRange(0, src.size).slice(0, bytes);
+    stage.unmap();
+    this.pool.release(stage);
+    return out;
+  }
+
+  /** Give `buffer` back to the pool once the current batch is submitted. */
+  releaseAfterSubmit(buffer: GPUBuffer): void {
+    this.#afterSubmit.push(buffer);
+  }
+
+  /** Submit the open batch (no wait). */
+  flush(): void {
+    this.#closePass();
+    if (this.#slots > 0) {
+      this.device.queue.writeBuffer(this.#paramBuffer, 0, this.#arena.subarray(0, this.#slots * PARAM_SLOTS));
+    }
+    if (this.#encoder) this.device.queue.submit([this.#encoder.finish()]);
+    this.#encoder = null;
+    this.#slots = 0;
+    for (const b of this.#afterSubmit.splice(0)) this.pool.release(b);
+  }
+
+  /** Release the uniform buffer and pipelines (the device is destroyed by the caller). */
+  destroy(): void {
+    this.#pass = null;
+    this.#encoder = null;
+    this.#paramBuffer.destroy();
+    this.#pipelines.clear();
+  }
+
+  #openPass(): GPUComputePassEncoder {
+    this.#encoder ??= this.device.createCommandEncoder();
+    return this.#pass ??= this.#encoder.beginComputePass();
+  }
+
+  #closePass(): void {
+    this.#pass?.end();
+    this.#pass = null;
+  }
+
+  /** Bind group layout: binding 0 the params uniform, then `nOut` read_write and `nIn` read-only storage buffers. */
+  #layout(nOut: number, nIn: number): [GPUBindGroupLayout, GPUPipelineLayout] {
+    const key = `${nOut}w${nIn}r`;
+    let hit = this.#layouts.get(key);
+    if (!hit) {
+      const COMPUTE = 0x4; // GPUShaderStage.COMPUTE
+      const entries: GPUBindGroupLayoutEntry[] = [{ binding: 0, visibility: COMPUTE, buffer: { type: "uniform" } }];
+      for (let i = 0; i < nOut + nIn; i++) {
+        entries.push({ binding: i + 1, visibility: COMPUTE, buffer: { type: i < nOut ? "storage" : "read-only-storage" } });
+      }
+      const bgl = this.device.createBindGroupLayout({ entries });
+      hit = [bgl, this.device.createPipelineLayout({ bindGroupLayouts: [bgl] })];
+      this.#layouts.set(key, hit);
+    }
+    return hit;
+  }
+}
