@@ -58,7 +58,8 @@ if (unknown.length) {
 const ctx: BenchContext = { quick: flags.quick, full: flags.full, threads, log: (l) => console.error(l) };
 const machine = await machineInfo();
 console.log(`${machine.cpu}, ${machine.cores} cores; deno ${machine.deno}; ${machine.date}`);
-console.log(`env: ${JSON.stringify(machine.env)}\n`);
+console.log(`env: ${JSON.stringify(machine.env)}`);
+console.log(loadWarning(machine.loadBefore, machine.cores) + "\n");
 
 const results: GroupResult[] = [];
 for (const g of GROUPS.filter((g) => names.includes(g.name))) {
@@ -67,9 +68,14 @@ for (const g of GROUPS.filter((g) => names.includes(g.name))) {
   console.log(formatTable(r) + "\n");
 }
 
+const loadAfter = await loadAverage();
+if (loadAfter !== null) console.log(`load average after: ${loadAfter}`);
 const out = flags.out!;
 const tmp = `${out}.${Deno.pid}.tmp`;
-await Deno.writeTextFile(tmp, JSON.stringify({ schema: 1, args: Deno.args, machine, groups: results }, null, 2) + "\n");
+await Deno.writeTextFile(
+  tmp,
+  JSON.stringify({ schema: 1, args: Deno.args, machine: { ...machine, loadAfter }, groups: results }, null, 2) + "\n",
+);
 await Deno.rename(tmp, out);
 console.log(`wrote ${out}`);
 
@@ -83,6 +89,7 @@ async function machineInfo() {
     cores: navigator.hardwareConcurrency,
     simd: ["avx2", "fma", "avx512f"].filter((f) => cpuFlags.includes(f)),
     date: new Date().toISOString(),
+    loadBefore: await loadAverage(),
     deno: Deno.version.deno,
     v8: Deno.version.v8,
     os: `${Deno.build.os} ${Deno.osRelease()}`,
@@ -92,4 +99,19 @@ async function machineInfo() {
       ...Object.fromEntries(BLAS_ENV.map((k) => [k, Deno.env.get(k) ?? null])),
     },
   };
+}
+
+/** The 1-minute load average (Linux), or null. */
+async function loadAverage(): Promise<number | null> {
+  const text = await Deno.readTextFile("/proc/loadavg").catch(() => "");
+  return text ? Number(text.split(" ")[0]) : null;
+}
+
+/** Other processes on the machine skew every column, and not equally: say so when the machine is busy. */
+function loadWarning(load: number | null, cores: number): string {
+  if (load === null) return "load average: unknown";
+  const busy = load > 0.25 * cores;
+  return `load average before: ${load}${
+    busy ? ` on ${cores} cores: other processes compete; expect noisy ratios` : ""
+  }`;
 }

@@ -118,6 +118,7 @@ export class NormFormerLM extends Module {
     }
     for (let i = 0; i < cfg.layers; i++) this.layers.push(decoder.addChild(`layers.${i}`, new DecoderLayer(cfg)));
     if (cfg.arch !== "postln") this.layerNorm = decoder.addChild("layer_norm", new LayerNorm(cfg.dModel));
+    for (const [name, p] of this.namedParameters()) p.name = name; // full fairseq names for optimizer state and logs
   }
 
   /** ids i32 (B, T) → logits (B, T, V). */
