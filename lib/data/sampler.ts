@@ -102,7 +102,7 @@ export class BatchSampler {
     }
   }
 
-  /** The current epoch, from 0. */
+  /** The epoch the next row comes from, from 0. */
   get epoch(): number {
     return this.#epoch;
   }
@@ -120,6 +120,8 @@ export class BatchSampler {
     for (let b = 0; b < B; b++) {
       if (this.#index === this.#order.length) this.#startEpoch(this.#epoch + 1);
       const start = this.#phase + this.#order[this.#index++] * T;
+      // Start the next epoch eagerly, so `epoch` and `blocksPerEpoch` describe where the next row comes from.
+      if (this.#index === this.#order.length) this.#startEpoch(this.#epoch + 1);
       const row = b * T;
       for (let t = 0; t < T; t++) {
         inputs[row + t] = this.#tokens[start + t];

@@ -38,8 +38,9 @@ export function gradNorm(params: readonly Tensor[]): Tensor {
 
 /**
  * Scale every gradient in place by min(1, maxNorm/(norm + 1e-6)) and return the norm before clipping (shape []).
- * Each scaled gradient replaces the old one, which is disposed; below the threshold the factor is exactly 1. A
- * non-finite norm makes every gradient non-finite, as in fairseq: check the returned norm to skip such a step.
+ * Each scaled gradient replaces the old one, which is disposed; below the threshold the factor is exactly 1. With a
+ * non-finite norm the gradients become garbage (NaN, or 0 for an infinite norm), as in fairseq: check the returned
+ * norm to skip such a step.
  * @example
  * ```ts
  * import * as nk from "../../mod.ts";

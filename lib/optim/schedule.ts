@@ -90,7 +90,7 @@ export function lrAt(t: number, cfg: ScheduleConfig): number {
   if (!Number.isInteger(t) || t < 0) fail("step", t, "an integer ≥ 0");
   const { schedule, lr, warmup, steps, endLr = 0 } = cfg;
   if (schedule === "ramp") return cfg.rampK! * t;
-  if (warmup > 0 && t <= warmup) return lr * t / warmup;
+  if (warmup > 0 && t <= warmup) return (t / warmup) * lr; // fairseq's order of operations, bit for bit
   if (schedule === "constant") return lr;
   if (t >= steps) return endLr;
   const frac = (t - warmup) / (steps - warmup); // in [0, 1)
