@@ -1,9 +1,14 @@
 /**
- * What every benchmark group shares: the group interface that `main.ts` registers, a timing loop (warm-up,
- * calibrated inner iterations, median of reps; `torch_peer.py` mirrors it), the Python peer runner, and the
+ * What every benchmark group shares: the group interface that `main.ts` registers, the timing loop, and the
  * table printer. Metrics are higher-is-better rates (GFLOP/s, tokens/s); a ratio is ours / peer.
+ *
+ * Timing: each runner (ours, or the PyTorch peer timing itself in its own process) is warmed up once and its
+ * inner iterations doubled until a rep lasts ≥ 100 ms; then reps of all runners of a case are interleaved
+ * (peer, ours, peer, ours, …) and each reports its median. Interleaving matters on a shared machine: load that
+ * comes and goes then skews every column alike instead of whichever happened to run at the time.
  * @module
  */
+import type { TorchPeer } from "./peer.ts";
 
 /** Settings every group receives from `main.ts`. */
 export interface BenchContext {
@@ -15,6 +20,26 @@ export interface BenchContext {
   threads: number;
   /** Progress lines (stderr, so stdout stays the table). */
   log(line: string): void;
+  /** The PyTorch peer, started on first use and shared by all groups; a string is why there is none. */
+  peer(): Promise<TorchPeer | string>;
+}
+
+/** Something to time: `run(iters)` does `iters` iterations, finishes all their work, and returns elapsed ms. */
+export interface Runner {
+  name: string;
+  run(iters: number): Promise<number>;
+}
+
+/** A runner timed here: `fn(iters)` must finish its work (a device read included) before it resolves. */
+export function localRunner(name: string, fn: (iters: number) => unknown): Runner {
+  return {
+    name,
+    run: async (iters) => {
+      const t = performance.now();
+      await fn(iters);
+      return performance.now() - t;
+    },
+  };
 }
 
 /** One row: a case label and each column's rate, or null where the column was skipped. */
@@ -59,59 +84,29 @@ export function median(xs: number[]): number {
 }
 
 /**
- * Times `run(iters)`, which must do `iters` iterations and finish all their work (a device read included).
- * One untimed call warms up; iters doubles until a rep lasts ≥ targetMs; then the median of 7 reps (3 when quick
- * or when one iteration takes over a second). `torch_peer.py` uses the same policy.
+ * Times every runner (see the module doc): one warm-up call, iters doubled until a rep lasts ≥ 100 ms (20 when
+ * quick), then 7 interleaved reps (3 when quick or when one iteration takes over a second). Median ms/iteration.
  */
-export async function measure(run: (iters: number) => unknown, ctx: BenchContext): Promise<Timing> {
+export async function measure(runners: Runner[], ctx: BenchContext): Promise<Map<string, Timing>> {
   const targetMs = ctx.quick ? 20 : 100;
-  await run(1);
-  let iters = 1, ms = 0;
-  for (;; iters *= 2) {
-    const t = performance.now();
-    await run(iters);
-    ms = performance.now() - t;
-    if (ms >= targetMs) break;
-  }
-  const reps = ctx.quick || ms / iters > 1000 ? 3 : 7;
-  const samplesMs: number[] = [];
-  for (let r = 0; r < reps; r++) {
-    const t = performance.now();
-    await run(iters);
-    samplesMs.push((performance.now() - t) / iters);
-  }
-  return { medianMs: median(samplesMs), reps, iters, samplesMs };
-}
-
-/** The Python that runs the PyTorch peer: the system one, where Debian's python3-torch lives. */
-export const PYTHON = "/usr/bin/python3";
-
-let torchProbe: Promise<string> | undefined;
-
-/** "" when `import torch` works in PYTHON, else the reason it does not. */
-export function torchSkipReason(): Promise<string> {
-  return torchProbe ??= (async () => {
-    try {
-      const out = await new Deno.Command(PYTHON, { args: ["-c", "import torch"], stdout: "null", stderr: "piped" })
-        .output();
-      if (out.success) return "";
-      const lines = new TextDecoder().decode(out.stderr).trim().split("\n");
-      return `"${PYTHON} -c 'import torch'" failed: ${lines[lines.length - 1]}`;
-    } catch (e) {
-      return `cannot run "${PYTHON}": ${e instanceof Error ? e.message : String(e)}`;
+  const plan = [];
+  for (const r of runners) {
+    await r.run(1);
+    let iters = 1, ms = 0;
+    for (;; iters *= 2) {
+      ms = await r.run(iters);
+      if (ms >= targetMs) break;
     }
-  })();
-}
-
-/** Runs `bench/torch_peer.py <args>` and parses the JSON it prints; `{ skip }` says why there is no peer. */
-export async function runTorchPeer(args: string[]): Promise<{ data: any } | { skip: string }> {
-  const skip = await torchSkipReason();
-  if (skip) return { skip };
-  const script = new URL("./torch_peer.py", import.meta.url).pathname;
-  const out = await new Deno.Command(PYTHON, { args: [script, ...args], stdout: "piped", stderr: "piped" }).output();
-  const stderr = new TextDecoder().decode(out.stderr).trim();
-  if (!out.success) return { skip: `torch_peer.py ${args[0]} exited with ${out.code}: ${stderr.slice(-500)}` };
-  return { data: JSON.parse(new TextDecoder().decode(out.stdout)) };
+    plan.push({ r, iters, reps: ctx.quick || ms / iters > 1000 ? 3 : 7, samplesMs: [] as number[] });
+  }
+  for (let rep = 0; plan.some((p) => rep < p.reps); rep++) {
+    for (const p of plan) if (rep < p.reps) p.samplesMs.push((await p.r.run(p.iters)) / p.iters);
+  }
+  return new Map(
+    plan.map((
+      p,
+    ) => [p.r.name, { medianMs: median(p.samplesMs), reps: p.reps, iters: p.iters, samplesMs: p.samplesMs }]),
+  );
 }
 
 /** Formats a group as an aligned text table: rate, and (ratio to the peer) beside each non-peer column. */

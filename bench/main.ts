@@ -10,11 +10,12 @@
  * Flags: --only=matmul,…  --quick (fewer reps)  --full (all sizes on slow backends)  --threads=2  --keep-env
  *        --out=bench/results.json
  * To add a group: write bench/<group>.ts exporting a `BenchGroup` (see harness.ts) and list it in GROUPS;
- * add its peer to GROUPS in torch_peer.py.
+ * add its peer's setup to GROUPS in torch_peer.py.
  * @module
  */
 import { parseArgs } from "node:util";
 import { type BenchContext, type BenchGroup, formatTable, type GroupResult } from "./harness.ts";
+import { TorchPeer } from "./peer.ts";
 import { matmulGroup } from "./matmul.ts";
 
 /** Every benchmark group, in the order they run. */
@@ -55,7 +56,14 @@ if (unknown.length) {
   throw new Error(`Unknown group "${unknown[0]}" in --only: choose from ${GROUPS.map((g) => g.name).join(", ")}`);
 }
 
-const ctx: BenchContext = { quick: flags.quick, full: flags.full, threads, log: (l) => console.error(l) };
+let peer: Promise<TorchPeer | string> | undefined;
+const ctx: BenchContext = {
+  quick: flags.quick,
+  full: flags.full,
+  threads,
+  log: (l) => console.error(l),
+  peer: () => peer ??= TorchPeer.start(threads),
+};
 const machine = await machineInfo();
 console.log(`${machine.cpu}, ${machine.cores} cores; deno ${machine.deno}; ${machine.date}`);
 console.log(`env: ${JSON.stringify(machine.env)}`);
@@ -68,6 +76,8 @@ for (const g of GROUPS.filter((g) => names.includes(g.name))) {
   console.log(formatTable(r) + "\n");
 }
 
+const started = await peer;
+if (started instanceof TorchPeer) await started.close();
 const loadAfter = await loadAverage();
 if (loadAfter !== null) console.log(`load average after: ${loadAfter}`);
 const out = flags.out!;
@@ -107,11 +117,9 @@ async function loadAverage(): Promise<number | null> {
   return text ? Number(text.split(" ")[0]) : null;
 }
 
-/** Other processes on the machine skew every column, and not equally: say so when the machine is busy. */
+/** Other processes on the machine skew the columns unequally: say so when the machine is busy. */
 function loadWarning(load: number | null, cores: number): string {
   if (load === null) return "load average: unknown";
-  const busy = load > 0.25 * cores;
-  return `load average before: ${load}${
-    busy ? ` on ${cores} cores: other processes compete; expect noisy ratios` : ""
-  }`;
+  const busy = load > 0.25 * cores ? ` on ${cores} cores: other processes compete; expect noisy ratios` : "";
+  return `load average before: ${load}${busy}`;
 }

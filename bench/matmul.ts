@@ -1,14 +1,22 @@
 /**
  * Matrix product GFLOP/s: the CPU backend with BLAS, the CPU backend with the TypeScript kernel, and the WebGPU
  * backend, each called through the generic `Backend` interface (alloc/write/dispatch("matmul")/read), against
- * PyTorch CPU (`torch.mm(a, b, out=c)`) measured in the same run.
+ * PyTorch CPU (`torch.mm(a, b, out=c)`), their reps interleaved case by case.
  *
  * Legend: M N K matmul dims; C (M, N) = A (M, K) · B (K, N).
  * @module
  */
 import type { Backend, OpAttrs } from "../lib/backend/backend.ts";
 import { loadBlas } from "../lib/backend/cpu/blas.ts";
-import { type BenchContext, type BenchGroup, type GroupResult, measure, type Row, runTorchPeer } from "./harness.ts";
+import {
+  type BenchContext,
+  type BenchGroup,
+  type GroupResult,
+  localRunner,
+  measure,
+  type Row,
+  type Runner,
+} from "./harness.ts";
 
 /** [M, N, K]. */
 type Case = [number, number, number];
@@ -48,8 +56,15 @@ async function webgpu(): Promise<Backend | string> {
   try {
     const mod = await import(url);
     if (typeof mod.createWebGpuBackend !== "function") return `${url} has no createWebGpuBackend export`;
-    const timeout = new Promise<string>((r) => setTimeout(() => r("createWebGpuBackend() took over 60 s"), 60_000));
-    return await Promise.race([mod.createWebGpuBackend() as Promise<Backend>, timeout]);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<string>((r) =>
+      timer = setTimeout(() => r("createWebGpuBackend() took over 60 s"), 60e3)
+    );
+    try {
+      return await Promise.race([mod.createWebGpuBackend() as Promise<Backend>, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   } catch (e) {
     return `WebGPU backend unavailable: ${reason(e)}`;
   }
@@ -63,12 +78,12 @@ const OURS: Column[] = [
 
 function values(size: number, seed: number): Float32Array {
   const out = new Float32Array(size);
-  for (let i = 0; i < size; i++) out[i] = (((i * 2654435761 + seed) >>> 0) % 1000) / 1000 - 0.5;
+  for (let i = 0; i < size; i++) out[i] = ((Math.imul(i, 2654435761) + seed) >>> 0) % 1000 / 1000 - 0.5;
   return out;
 }
 
-/** Median GFLOP/s of one product on one backend, timing dispatches (and the closing read when `readBack`). */
-async function timeCase(be: Backend, [m, n, k]: Case, readBack: boolean, ctx: BenchContext) {
+/** A runner for one product on one backend: dispatches, then (when `readBack`) a read that waits for them. */
+function backendRunner(name: string, be: Backend, [m, n, k]: Case, readBack: boolean): Runner & { free(): void } {
   const [a, b, c] = [be.alloc(m * k, "f32"), be.alloc(k * n, "f32"), be.alloc(m * n, "f32")];
   be.write(a, values(m * k, 1));
   be.write(b, values(k * n, 2));
@@ -82,71 +97,78 @@ async function timeCase(be: Backend, [m, n, k]: Case, readBack: boolean, ctx: Be
     aBatchStride: 0,
     bBatchStride: 0,
   };
-  const t = await measure(async (iters) => {
+  const runner = localRunner(name, async (iters) => {
     for (let i = 0; i < iters; i++) be.dispatch("matmul", [c], [a, b], attrs);
     if (readBack) await be.read(c);
-  }, ctx);
-  for (const x of [a, b, c]) be.free(x);
-  return { gflops: flop([m, n, k]) / t.medianMs / 1e6, ...t };
+  });
+  return { ...runner, free: () => [a, b, c].forEach((x) => be.free(x)) };
+}
+
+/** Opens our backends; a column that cannot open gets a note instead. */
+async function openColumns(notes: string[]): Promise<Map<Column, Backend>> {
+  const open = new Map<Column, Backend>();
+  for (const col of OURS) {
+    const be = await col.open();
+    if (typeof be === "string") notes.push(`${col.name} skipped: ${be}`);
+    else open.set(col, be);
+  }
+  return open;
 }
 
 /** The matmul group: registered in `main.ts`. */
 export const matmulGroup: BenchGroup = {
   name: "matmul",
-  async run(ctx): Promise<GroupResult> {
-    const rows: Row[] = CASES.map((c) => ({ label: label(c), values: {}, detail: { mnk: c } }));
+  async run(ctx: BenchContext): Promise<GroupResult> {
     const notes: string[] = [];
-    ctx.log("matmul: torch peer");
-    const peer = await runTorchPeer([
-      "matmul",
-      `--threads=${ctx.threads}`,
-      `--cases=${CASES.map((c) => c.join("x")).join(",")}`,
-      ...(ctx.quick ? ["--quick"] : []),
-    ]);
-    if ("skip" in peer) notes.push(`torch skipped: ${peer.skip}`);
+    const peer = await ctx.peer();
+    if (typeof peer === "string") notes.push(`torch skipped: ${peer}`);
     else {
-      const d = peer.data;
+      const p = peer.info;
       notes.push(
-        `torch ${d.version}: ${d.threads} threads, OpenBLAS threads ${d.openblasThreads ?? "n/a"}, own kernels ${
-          d.cpuCapability ?? "?"
-        }`,
+        `torch ${p.version}: ${p.threads} threads, OpenBLAS threads ${p.openblasThreads ?? "n/a"}, ` +
+          `own kernels ${p.cpuCapability ?? "?"}`,
       );
-      d.results.forEach((r: any, i: number) => (rows[i].values.torch = r.gflops, rows[i].detail!.torch = r));
     }
     const blas = loadBlas();
     notes.push(
       "sgemm" in blas ? `cpu-blas: ${blas.library}, ${blas.threads ?? "?"} threads` : `cpu-blas: ${blas.error}`,
     );
-    for (const col of OURS) {
-      ctx.log(`matmul: ${col.name}`);
-      const be = await col.open();
-      if (typeof be === "string") {
-        notes.push(`${col.name} skipped: ${be}`);
-        rows.forEach((r) => (r.values[col.name] = null));
-        continue;
-      }
-      for (const [i, c] of CASES.entries()) {
-        if (!col.runs(c, ctx)) {
-          rows[i].values[col.name] = null;
-          continue;
+    const open = await openColumns(notes);
+    const rows: Row[] = [];
+    for (const c of CASES) {
+      ctx.log(`matmul ${label(c)}`);
+      const runners: (Runner & { free?(): void })[] = [];
+      if (typeof peer !== "string") runners.push(await peer.runner("torch", "matmul", { m: c[0], n: c[1], k: c[2] }));
+      for (const [col, be] of open) {
+        if (!col.runs(c, ctx)) continue;
+        const r = backendRunner(col.name, be, c, col.readBack);
+        try {
+          await r.run(1); // a backend that cannot run this product loses its column, not the whole bench
+          runners.push(r);
+        } catch (e) {
+          notes.push(`${col.name} failed on ${label(c)}, dropped: ${reason(e)}`);
+          open.delete(col);
         }
-        const r = await timeCase(be, c, col.readBack, ctx);
-        ctx.log(`  ${label(c)}: ${r.gflops.toFixed(2)} GFLOP/s (${r.reps}×${r.iters})`);
-        rows[i].values[col.name] = r.gflops;
-        rows[i].detail![col.name] = r;
       }
+      const timings = await measure(runners, ctx);
+      runners.forEach((r) => r.free?.());
+      const row: Row = { label: label(c), values: {}, detail: { mnk: c } };
+      for (const name of COLUMNS) {
+        const t = timings.get(name);
+        row.values[name] = t ? flop(c) / t.medianMs / 1e6 : null;
+        if (!t) continue;
+        row.detail![name] = t;
+        ctx.log(`  ${name}: ${row.values[name]!.toFixed(2)} GFLOP/s (${t.reps} reps × ${t.iters})`);
+      }
+      rows.push(row);
+    }
+    for (const [col, be] of open) {
       if (CASES.some((c) => !col.runs(c, ctx))) {
-        notes.push(`${col.name}: cases above ${WEBGPU_MAX_FLOP / 1e9} GFLOP run only with --full`);
+        notes.push(`${col.name}: cases over ${WEBGPU_MAX_FLOP / 1e9} GFLOP need --full`);
       }
       be.destroy();
     }
-    return {
-      name: "matmul",
-      unit: "GFLOP/s",
-      columns: COLUMNS,
-      peer: "torch" in rows[0].values ? "torch" : null,
-      rows,
-      notes,
-    };
+    const peerName = typeof peer === "string" ? null : "torch";
+    return { name: "matmul", unit: "GFLOP/s", columns: COLUMNS, peer: peerName, rows, notes };
   },
 };

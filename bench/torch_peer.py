@@ -1,40 +1,43 @@
 #!/usr/bin/env python3
-"""PyTorch CPU peer for `deno task bench`: runs one benchmark group and prints one JSON object on stdout.
+"""PyTorch CPU peer for `deno task bench`, driven over stdin/stdout one JSON object per line.
 
-Usage: torch_peer.py matmul --threads 2 --cases 256x256x256,4096x1024x256 [--quick]
-(cases are MxNxK: C (M, N) = A (M, K) @ B (K, N)). The timing loop mirrors `measure` in bench/harness.ts:
-one warm-up call, inner iterations doubled until a rep lasts >= the target, then the median of reps.
-To add a group, add a function taking the parsed args and register it in GROUPS.
+The timing policy (warm-up, calibration, reps, median) lives in bench/harness.ts; this process only builds a
+case and times `iters` iterations of it when asked, so the harness can interleave the peer's reps with ours
+(other load on the machine then skews both sides alike).
+
+    /usr/bin/python3 bench/torch_peer.py --threads 2
+    -> {"peer": "torch", "version": ..., "threads": 2, ...}          (printed once at start)
+    <- {"op": "setup", "group": "matmul", "params": {"m": 256, "n": 256, "k": 256}}   -> {"ok": true}
+    <- {"op": "run", "iters": 8}                                                        -> {"ms": 1.23}
+    <- {"op": "quit"}
+
+To add a group, write a setup function returning run(iters) and register it in GROUPS.
 """
 import argparse
 import ctypes
 import json
 import re
-import statistics
+import sys
 import time
 
 import torch
 
 
-def measure(run, quick):
-    """Median ms per iteration of run(iters); same policy as bench/harness.ts."""
-    target_ms = 20 if quick else 100
-    run(1)
-    iters = 1
-    while True:
-        t = time.perf_counter()
-        run(iters)
-        ms = (time.perf_counter() - t) * 1e3
-        if ms >= target_ms or ms > 1000:
-            break
-        iters *= 2
-    reps = 3 if quick or ms / iters > 1000 else 7
-    samples = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        run(iters)
-        samples.append((time.perf_counter() - t) * 1e3 / iters)
-    return {"medianMs": statistics.median(samples), "reps": reps, "iters": iters, "samplesMs": samples}
+def matmul(m, n, k):
+    """C (m, n) = A (m, k) @ B (k, n), written into a preallocated C like the Deno side."""
+    gen = torch.Generator().manual_seed(0)
+    a = torch.rand(m, k, generator=gen) - 0.5
+    b = torch.rand(k, n, generator=gen) - 0.5
+    c = torch.empty(m, n)
+
+    def run(iters):
+        for _ in range(iters):
+            torch.mm(a, b, out=c)
+
+    return run
+
+
+GROUPS = {"matmul": matmul}
 
 
 def openblas_threads():
@@ -51,45 +54,41 @@ def cpu_capability():
     return found.group(1) if found else None
 
 
-def matmul(args):
-    results = []
-    for case in args.cases.split(","):
-        m, n, k = (int(v) for v in case.split("x"))
-        gen = torch.Generator().manual_seed(0)
-        a = torch.rand(m, k, generator=gen) - 0.5
-        b = torch.rand(k, n, generator=gen) - 0.5
-        c = torch.empty(m, n)
-
-        def run(iters):
-            for _ in range(iters):
-                torch.mm(a, b, out=c)
-
-        t = measure(run, args.quick)
-        results.append({"m": m, "n": n, "k": k, "gflops": 2 * m * n * k / t["medianMs"] / 1e6, **t})
-    return results
-
-
-GROUPS = {"matmul": matmul}
+def reply(obj):
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
 
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("group", choices=sorted(GROUPS))
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--cases", default="")
-    p.add_argument("--quick", action="store_true")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    results = GROUPS[args.group](args)
-    info = {
+    reply({
         "peer": "torch",
         "version": torch.__version__,
         "threads": torch.get_num_threads(),
         "openblasThreads": openblas_threads(),
         "cpuCapability": cpu_capability(),
-        "results": results,
-    }
-    print(json.dumps(info))
+        "groups": sorted(GROUPS),
+    })
+    run = None
+    for line in sys.stdin:
+        req = json.loads(line)
+        try:
+            if req["op"] == "setup":
+                run = GROUPS[req["group"]](**req["params"])
+                reply({"ok": True})
+            elif req["op"] == "run":
+                t = time.perf_counter()
+                run(req["iters"])
+                reply({"ms": (time.perf_counter() - t) * 1e3})
+            elif req["op"] == "quit":
+                break
+            else:
+                reply({"error": f"unknown op {req['op']!r}"})
+        except Exception as e:  # reported to the harness, which names the case
+            reply({"error": f"{type(e).__name__}: {e}"})
 
 
 if __name__ == "__main__":

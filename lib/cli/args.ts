@@ -82,12 +82,8 @@ export function parseFlags<S extends FlagSpecs>(
   const flags: Record<string, string | boolean> = {};
   const overrides: Record<string, string | boolean> = {};
   const positionals: string[] = [];
-  let afterTerminator = false;
   tokens.forEach((tok, i) => {
-    if (tok.kind === "option-terminator") {
-      afterTerminator = true;
-      return;
-    }
+    if (tok.kind === "option-terminator") return;
     if (tok.kind === "positional") {
       if (!opts.allowPositionals) {
         const hint = opts.allowConfigKeys ? `: ${OVERRIDE_FORM}` : "";
@@ -108,7 +104,7 @@ export function parseFlags<S extends FlagSpecs>(
       flags[tok.name] = true;
     } else if (opts.allowConfigKeys && tok.rawName.startsWith("--") && tok.name !== "__proto__") {
       const next = tokens[i + 1];
-      if (tok.value === undefined && next?.kind === "positional" && !afterTerminator) {
+      if (opts.allowPositionals && tok.value === undefined && next?.kind === "positional") {
         throw new UsageError(`Cannot tell whether "${next.value}" is the value of ${tok.rawName}: ${OVERRIDE_FORM}`);
       }
       overrides[tok.name] = tok.value ?? true;

@@ -44,7 +44,11 @@ export async function loadPreparedCorpus(options: LoadPreparedOptions): Promise<
           `it is stale or was edited; regenerate it with \`${PREPARE_COMMAND}\``,
       );
     }
-    splits[name] = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    try {
+      splits[name] = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    } catch {
+      throw new Error(`Split file ${path} is not valid UTF-8: expected text written by the preparation step; ${how}`);
+    }
     options.onProgress?.({ stage: "verify", message: `loaded ${path}`, done: i + 1, total: 3 });
   }
   return { name: options.name ?? options.dir, splits, info, dir: options.dir };

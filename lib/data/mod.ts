@@ -51,6 +51,7 @@ export {
   checkFractions,
   DEFAULT_FRACTIONS,
   DOCUMENT_SEPARATOR,
+  lineStarts,
   paragraphStarts,
   SPLIT_NAMES,
   splitDocument,
@@ -66,8 +67,9 @@ export {
   readTokenCache,
   tokenCacheKey,
 } from "./token_cache.ts";
-export { writeTokenCache } from "./token_cache.ts";
 export { bitsPerByte, ByteTokenizer, decodedBytes, type Tokenizer } from "./tokenizer.ts";
 export { gpt2Tokenizer, GPT_TOKENIZER_PACKAGE } from "./gpt2_tokenizer.ts";
 export { getTokenizer, TOKENIZER_NAMES, type TokenizerName } from "./tokenizers.ts";
 export { ValidationSet, type ValidationSetOptions } from "./validation.ts";
+// The sampler's state embeds the generator's; re-exported so this module's API is self-contained.
+export type { RngState } from "../core/rng.ts";

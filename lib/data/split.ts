@@ -1,7 +1,8 @@
 /**
  * Split documents contiguously into train/valid/test at paragraph boundaries (a paragraph ends at a blank line).
  * Each book contributes its first ~90% to train, the next ~5% to valid and the last ~5% to test, so every split
- * sees every author and no paragraph straddles two splits. Deterministic: no randomness at all.
+ * sees every author and, except where a book's paragraphs are too coarse (then lines are the unit, see
+ * {@linkcode splitDocument}), no paragraph straddles two splits. Deterministic: no randomness at all.
  * @module
  */
 import { trimBlankLines } from "./clean.ts";

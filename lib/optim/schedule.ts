@@ -82,7 +82,7 @@ export function checkSchedule(cfg: ScheduleConfig): void {
  * console.log(lrAt(10, cfg)); // 0.001 (peak)
  * console.log(lrAt(60, cfg)); // 0.0005 (half-way through the decay)
  * console.log(lrAt(110, cfg)); // 0 (endLr)
- * console.log(lrAt(3, { schedule: "ramp", lr: 0, warmup: 0, steps: 1, rampK: 5e-5 })); // 0.00015
+ * console.log(lrAt(3, { schedule: "ramp", lr: 0, warmup: 0, steps: 1, rampK: 5e-5 })); // ≈ 0.00015
  * ```
  */
 export function lrAt(t: number, cfg: ScheduleConfig): number {

@@ -4,7 +4,10 @@ import { readDocuments } from "../../lib/data/documents.ts";
 import { FIXTURE_DIR } from "./_helpers.ts";
 
 Deno.test("decodeText reads valid UTF-8 as UTF-8", () => {
-  assertEquals(decodeText(new TextEncoder().encode("Cæsar — “quoted”")), { text: "Cæsar — “quoted”", encoding: "utf-8" });
+  assertEquals(decodeText(new TextEncoder().encode("Cæsar — “quoted”")), {
+    text: "Cæsar — “quoted”",
+    encoding: "utf-8",
+  });
 });
 
 Deno.test("decodeText falls back to windows-1252 for invalid UTF-8", () => {

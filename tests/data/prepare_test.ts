@@ -111,7 +111,11 @@ Deno.test("prepareGutenberg reports mismatches against a hash file instead of th
       source,
       splits: { ...hashes.splits, test: hashes.splits.valid },
     });
-    const differs = await prepareGutenberg({ sourceDir: FIXTURE_DIR, outDir: `${dir}/out`, hashFile: `${dir}/hashes.json` });
+    const differs = await prepareGutenberg({
+      sourceDir: FIXTURE_DIR,
+      outDir: `${dir}/out`,
+      hashFile: `${dir}/hashes.json`,
+    });
     assertEquals(differs.mismatches.length, 1);
     assert(differs.mismatches[0].startsWith("test: SHA-256"));
   });

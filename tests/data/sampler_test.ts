@@ -84,12 +84,14 @@ Deno.test("BatchSampler names a corpus too small for the context length", () => 
 });
 
 Deno.test("BatchSampler rejects B and T that are not positive integers", () => {
-  for (const [batchSize, contextLength, pattern] of [
-    [0, 8, /^Batch size must be a positive integer, got 0$/],
-    [2.5, 8, /^Batch size must be a positive integer, got 2\.5$/],
-    [2, -1, /^Context length must be a positive integer, got -1$/],
-    [2, NaN, /^Context length must be a positive integer, got NaN$/],
-  ] as const) {
+  for (
+    const [batchSize, contextLength, pattern] of [
+      [0, 8, /^Batch size must be a positive integer, got 0$/],
+      [2.5, 8, /^Batch size must be a positive integer, got 2\.5$/],
+      [2, -1, /^Context length must be a positive integer, got -1$/],
+      [2, NaN, /^Context length must be a positive integer, got NaN$/],
+    ] as const
+  ) {
     assertThrows(() => new BatchSampler(iota(100), { batchSize, contextLength }), pattern);
   }
 });

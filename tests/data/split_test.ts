@@ -38,7 +38,9 @@ Deno.test("splitDocument cuts each fixture book at paragraph starts near 90/5/5"
     const starts = new Set(paragraphStarts(body));
     assert(starts.has(at1) && starts.has(at2), `${doc.name}: a cut is not at a paragraph start`);
     // Each cut is the paragraph start nearest its target, so it is off by at most the longest paragraph.
-    const longest = Math.max(...[0, ...starts, body.length].sort((a, b) => a - b).map((s, i, xs) => xs[i + 1] - s || 0));
+    const longest = Math.max(
+      ...[0, ...starts, body.length].sort((a, b) => a - b).map((s, i, xs) => xs[i + 1] - s || 0),
+    );
     assert(Math.abs(at1 - 0.9 * body.length) <= longest, `${doc.name}: train cut ${at1} far from 90%`);
     assert(Math.abs(at2 - 0.95 * body.length) <= longest, `${doc.name}: valid cut ${at2} far from 95%`);
     for (const part of [parts.train, parts.valid, parts.test]) assert(part.length > 0, `${doc.name}: empty split`);

@@ -46,7 +46,10 @@ Deno.test("bitsPerByte converts nats per token to bits per byte", () => {
 
 Deno.test("getTokenizer names an unknown tokenizer", async () => {
   assertEquals((await getTokenizer()).name, "byte");
-  await assertRejects(() => getTokenizer("sentencepiece"), /Unknown tokenizer "sentencepiece": expected one of byte, gpt2/);
+  await assertRejects(
+    () => getTokenizer("sentencepiece"),
+    /Unknown tokenizer "sentencepiece": expected one of byte, gpt2/,
+  );
 });
 
 Deno.test({

@@ -4,26 +4,10 @@
  * @module
  */
 import type { BinaryFn, UnaryFn } from "../backend.ts";
-import { erf, gelu, geluGrad } from "./math.ts";
+import { erf, erfFast, gelu, geluFast, geluGrad, geluGradFast } from "./math.ts";
 
 /** A CPU buffer's storage. */
 export type Arr = Float32Array | Float64Array | Int32Array;
-
-const UNARY: Record<UnaryFn, (x: number) => number> = {
-  neg: (x) => -x,
-  exp: Math.exp,
-  log: Math.log,
-  sqrt: Math.sqrt,
-  rsqrt: (x) => 1 / Math.sqrt(x),
-  tanh: Math.tanh,
-  abs: Math.abs,
-  sign: (x) => (Number.isNaN(x) ? NaN : x > 0 ? 1 : x < 0 ? -1 : 0),
-  erf,
-  gelu,
-  geluGrad,
-  relu: (x) => (Number.isNaN(x) ? NaN : x > 0 ? x : 0),
-  step: (x) => (Number.isNaN(x) ? NaN : x > 0 ? 1 : 0),
-};
 
 const BINARY: Record<BinaryFn, (a: number, b: number) => number> = {
   add: (a, b) => a + b,
@@ -36,27 +20,107 @@ const BINARY: Record<BinaryFn, (a: number, b: number) => number> = {
   gt: (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : a > b ? 1 : 0),
 };
 
-/** y[i] = fn(x[i]). */
-export function unary(fn: UnaryFn, x: Arr, y: Arr): void {
-  const f = UNARY[fn];
-  for (let i = 0; i < y.length; i++) y[i] = f(x[i]);
+/** y[i] = fn(x[i]); `exact` uses double-precision erf (the float64 oracle), else a float32-accurate one. */
+export function unary(fn: UnaryFn, x: Arr, y: Arr, exact: boolean): void {
+  const loop = exact ? undefined : FAST_LOOPS[fn];
+  (loop ?? LOOPS[fn])(x, y);
 }
+
+type Loop = (x: Arr, y: Arr) => void;
+
+// One hand-written loop per function: a shared loop calling `f(x[i])` is megamorphic and ~20× slower in V8.
+const LOOPS: Record<UnaryFn, Loop> = {
+  neg: (x, y) => {
+    for (let i = 0; i < y.length; i++) y[i] = -x[i];
+  },
+  exp: (x, y) => {
+    for (let i = 0; i < y.length; i++) y[i] = Math.exp(x[i]);
+  },
+  log: (x, y) => {
+    for (let i = 0; i < y.length; i++) y[i] = Math.log(x[i]);
+  },
+  sqrt: (x, y) => {
+    for (let i = 0; i < y.length; i++) y[i] = Math.sqrt(x[i]);
+  },
+  rsqrt: (x, y) => {
+    for (let i = 0; i < y.length; i++) y[i] = 1 / Math.sqrt(x[i]);
+  },
+  tanh: (x, y) => {
+    for (let i = 0; i < y.length; i++) y[i] = Math.tanh(x[i]);
+  },
+  abs: (x, y) => {
+    for (let i = 0; i < y.length; i++) y[i] = Math.abs(x[i]);
+  },
+  sign: (x, y) => {
+    for (let i = 0; i < y.length; i++) y[i] = x[i] > 0 ? 1 : x[i] < 0 ? -1 : x[i] === 0 ? 0 : NaN;
+  },
+  erf: (x, y) => {
+    for (let i = 0; i < y.length; i++) y[i] = erf(x[i]);
+  },
+  gelu: (x, y) => {
+    for (let i = 0; i < y.length; i++) y[i] = gelu(x[i]);
+  },
+  geluGrad: (x, y) => {
+    for (let i = 0; i < y.length; i++) y[i] = geluGrad(x[i]);
+  },
+  relu: (x, y) => {
+    for (let i = 0; i < y.length; i++) y[i] = x[i] > 0 ? x[i] : x[i] <= 0 ? 0 : NaN;
+  },
+  step: (x, y) => {
+    for (let i = 0; i < y.length; i++) y[i] = x[i] > 0 ? 1 : x[i] <= 0 ? 0 : NaN;
+  },
+};
+
+const FAST_LOOPS: Partial<Record<UnaryFn, Loop>> = {
+  erf: (x, y) => {
+    for (let i = 0; i < y.length; i++) y[i] = erfFast(x[i]);
+  },
+  gelu: (x, y) => {
+    for (let i = 0; i < y.length; i++) y[i] = geluFast(x[i]);
+  },
+  geluGrad: (x, y) => {
+    for (let i = 0; i < y.length; i++) y[i] = geluGradFast(x[i]);
+  },
+};
+
+/** Row kernels of the four arithmetic ops (monomorphic loops, no call per element). */
+const ARITH: Record<"add" | "sub" | "mul" | "div", (a: Arr, b: Arr, y: Arr) => Row> = {
+  add: (a, b, y) => (o, pa, pb, n, ia, ib) => {
+    for (let i = 0; i < n; i++) y[o + i] = a[pa + i * ia] + b[pb + i * ib];
+  },
+  sub: (a, b, y) => (o, pa, pb, n, ia, ib) => {
+    for (let i = 0; i < n; i++) y[o + i] = a[pa + i * ia] - b[pb + i * ib];
+  },
+  mul: (a, b, y) => (o, pa, pb, n, ia, ib) => {
+    for (let i = 0; i < n; i++) y[o + i] = a[pa + i * ia] * b[pb + i * ib];
+  },
+  div: (a, b, y) => (o, pa, pb, n, ia, ib) => {
+    for (let i = 0; i < n; i++) y[o + i] = a[pa + i * ia] / b[pb + i * ib];
+  },
+};
 
 /** y[i] = x[i]·scale + bias. */
 export function affine(scale: number, bias: number, x: Arr, y: Arr): void {
-  for (let i = 0; i < y.length; i++) y[i] = x[i] * scale + bias;
+  if (bias === 0) { for (let i = 0; i < y.length; i++) y[i] = x[i] * scale; }
+  else for (let i = 0; i < y.length; i++) y[i] = x[i] * scale + bias;
 }
 
-/** Calls visit(outIndex, offsetA, offsetB) for every element of `shape`, walking two stride sets at once. */
-function walk(shape: number[], sa: number[], sb: number[], offA: number, offB: number, visit: Visit): void {
+/**
+ * Visit every element of `shape` a row at a time: row(outStart, offA, offB, n, strideA, strideB) covers the n
+ * elements of the innermost axis, so kernels run tight inner loops instead of a call per element.
+ */
+function walkRows(shape: number[], sa: number[], sb: number[], offA: number, offB: number, row: Row): void {
   const rank = shape.length;
-  const n = shape.reduce((p, s) => p * s, 1);
-  if (n === 0) return;
+  if (rank === 0) return row(0, offA, offB, 1, 0, 0);
+  const n = shape[rank - 1], ia = sa[rank - 1], ib = sb[rank - 1];
+  let rows = 1;
+  for (let d = 0; d < rank - 1; d++) rows *= shape[d];
+  if (rows === 0 || n === 0) return;
   const idx = new Array<number>(rank).fill(0);
   let a = offA, b = offB;
-  for (let i = 0; i < n; i++) {
-    visit(i, a, b);
-    for (let d = rank - 1; d >= 0; d--) {
+  for (let r = 0; r < rows; r++) {
+    row(r * n, a, b, n, ia, ib);
+    for (let d = rank - 2; d >= 0; d--) {
       idx[d]++;
       a += sa[d];
       b += sb[d];
@@ -67,7 +131,7 @@ function walk(shape: number[], sa: number[], sb: number[], offA: number, offB: n
     }
   }
 }
-type Visit = (i: number, a: number, b: number) => void;
+type Row = (out: number, a: number, b: number, n: number, ia: number, ib: number) => void;
 
 /** y (shape) = fn(a, b) with broadcast strides. */
 export function binary(fn: BinaryFn, shape: number[], aStrides: number[], bStrides: number[], a: Arr, b: Arr, y: Arr) {
@@ -78,17 +142,27 @@ export function binary(fn: BinaryFn, shape: number[], aStrides: number[], bStrid
     for (let i = 0; i < y.length; i++) y[i] = f(a[i], b[i]);
     return;
   }
-  walk(shape, aStrides, bStrides, 0, 0, (i, ia, ib) => y[i] = f(a[ia], b[ib]));
+  if (fn === "add" || fn === "mul" || fn === "sub" || fn === "div") {
+    walkRows(shape, aStrides, bStrides, 0, 0, ARITH[fn](a, b, y));
+    return;
+  }
+  walkRows(shape, aStrides, bStrides, 0, 0, (o, pa, pb, n, ia, ib) => {
+    for (let i = 0; i < n; i++) y[o + i] = f(a[pa + i * ia], b[pb + i * ib]);
+  });
 }
 
 /** y (shape, contiguous) = x[offset + Σ idx·strides]. */
 export function strided(shape: number[], strides: number[], offset: number, x: Arr, y: Arr): void {
-  walk(shape, strides, strides, offset, offset, (i, ix) => y[i] = x[ix]);
+  walkRows(shape, strides, strides, offset, offset, (o, p, _q, n, ip) => {
+    for (let i = 0; i < n; i++) y[o + i] = x[p + i * ip];
+  });
 }
 
 /** dst[offset + Σ idx·strides] = src (shape, contiguous). */
 export function scatterStrided(shape: number[], strides: number[], offset: number, src: Arr, dst: Arr): void {
-  walk(shape, strides, strides, offset, offset, (i, id) => dst[id] = src[i]);
+  walkRows(shape, strides, strides, offset, offset, (o, p, _q, n, ip) => {
+    for (let i = 0; i < n; i++) dst[p + i * ip] = src[o + i];
+  });
 }
 
 function isContiguous(shape: number[], strides: number[]): boolean {

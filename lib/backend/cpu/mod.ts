@@ -77,7 +77,7 @@ export function createCpuBackend(opts: CpuOptions = {}): CpuBackend {
     else matmulKernel = `typescript (${blas.error})`;
   }
   const kernels: { [K in OpName]: Kernel } = {
-    unary: (a: OpAttrs["unary"], [y], [x]) => unary(a.fn, x, y),
+    unary: (a: OpAttrs["unary"], [y], [x]) => unary(a.fn, x, y, f64),
     binary: (a: OpAttrs["binary"], [y], [x, w]) => binary(a.fn, a.shape, a.aStrides, a.bStrides, x, w, y),
     affine: (a: OpAttrs["affine"], [y], [x]) => affine(a.scale, a.bias, x, y),
     reduce: (a: OpAttrs["reduce"], [y], [x]) => reduce(a.fn, a.outer, a.size, a.inner, x, y),

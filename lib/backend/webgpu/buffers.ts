@@ -48,7 +48,7 @@ export class GpuBuffer implements DeviceBuffer {
   }
 }
 
-/** Free GPU buffers kept for reuse, keyed by usage and byte size; trims the oldest when over `maxPooledBytes`. */
+/** Free GPU buffers kept for reuse, keyed by usage and byte size; `trim` destroys the oldest over a byte cap. */
 export class BufferPool {
   #free = new Map<string, GPUBuffer[]>();
   #order: [string, GPUBuffer][] = [];
@@ -75,8 +75,9 @@ export class BufferPool {
   }
 
   /**
-   * Return a buffer for reuse. Call only once no unsubmitted command uses it (after a flush): submitted work
-   * stays ordered before any later use, because every later write goes through the same queue.
+   * Return a buffer for reuse. Reuse within the open batch is safe for tensor buffers (every later use is an
+   * encoded command, so ordered after earlier ones); staging buffers, written with queue.writeBuffer, must come
+   * back only after the batch that used them is submitted.
    */
   release(buffer: GPUBuffer): void {
     const key = `${buffer.usage}:${buffer.size}`;
@@ -85,10 +86,17 @@ export class BufferPool {
     list.push(buffer);
     this.#order.push([key, buffer]);
     this.pooledBytes += buffer.size;
+  }
+
+  /**
+   * Destroy the longest-pooled buffers while over the byte cap. Call right after a submit: a pooled buffer may
+   * still be named by the unsubmitted batch, and destroying it then would invalidate that batch.
+   */
+  trim(): void {
     while (this.pooledBytes > this.#maxPooledBytes && this.#order.length > 0) {
-      const [oldKey, old] = this.#order.shift()!;
-      const l = this.#free.get(oldKey)!;
-      l.splice(l.indexOf(old), 1);
+      const [key, old] = this.#order.shift()!;
+      const list = this.#free.get(key)!;
+      list.splice(list.indexOf(old), 1);
       this.pooledBytes -= old.size;
       old.destroy();
     }

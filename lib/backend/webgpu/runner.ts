@@ -129,6 +129,7 @@ export class Runner {
     this.#encoder = null;
     this.#slots = 0;
     for (const b of this.#afterSubmit.splice(0)) this.pool.release(b);
+    this.pool.trim();
   }
 
   /** Release the uniform buffer and pipelines (the device is destroyed by the caller). */

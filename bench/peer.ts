@@ -1,0 +1,90 @@
+/**
+ * The PyTorch peer process (`bench/torch_peer.py` under the system Python): started once per bench run, it sets
+ * up a case on request and times `iters` iterations of it, so its reps interleave with ours (see harness.ts).
+ * @module
+ */
+import type { Runner } from "./harness.ts";
+
+/** The Python that runs the PyTorch peer: the system one, where Debian's python3-torch lives. */
+export const PYTHON = "/usr/bin/python3";
+
+/** What the peer reports about itself at start. */
+export interface PeerInfo {
+  peer: string;
+  version: string;
+  threads: number;
+  openblasThreads: number | null;
+  cpuCapability: string | null;
+  groups: string[];
+}
+
+/** A running peer: one case at a time (a new `runner` replaces the previous case). */
+export class TorchPeer {
+  #proc: Deno.ChildProcess;
+  #writer: WritableStreamDefaultWriter<Uint8Array>;
+  #lines: AsyncIterator<string>;
+  info!: PeerInfo;
+
+  private constructor(proc: Deno.ChildProcess) {
+    this.#proc = proc;
+    this.#writer = proc.stdin.getWriter();
+    this.#lines = lines(proc.stdout.pipeThrough(new TextDecoderStream()))[Symbol.asyncIterator]();
+  }
+
+  /** Starts the peer with `threads`; a string is the reason there is none. */
+  static async start(threads: number): Promise<TorchPeer | string> {
+    let probe: Deno.CommandOutput;
+    try {
+      probe = await new Deno.Command(PYTHON, { args: ["-c", "import torch"], stdout: "null", stderr: "piped" })
+        .output();
+    } catch (e) {
+      return `cannot run "${PYTHON}": ${e instanceof Error ? e.message : String(e)}`;
+    }
+    if (!probe.success) {
+      const last = new TextDecoder().decode(probe.stderr).trim().split("\n").pop();
+      return `"${PYTHON} -c 'import torch'" failed: ${last}`;
+    }
+    const script = new URL("./torch_peer.py", import.meta.url).pathname;
+    const args = [script, `--threads=${threads}`];
+    const proc = new Deno.Command(PYTHON, { args, stdin: "piped", stdout: "piped", stderr: "inherit" }).spawn();
+    const peer = new TorchPeer(proc);
+    const first = await peer.#lines.next();
+    if (first.done) return "torch_peer.py exited before reporting itself";
+    peer.info = JSON.parse(first.value);
+    return peer;
+  }
+
+  async #ask(req: unknown): Promise<any> {
+    await this.#writer.write(new TextEncoder().encode(JSON.stringify(req) + "\n"));
+    const res = await this.#lines.next();
+    if (res.done) throw new Error(`torch_peer.py exited while answering ${JSON.stringify(req)}`);
+    const msg = JSON.parse(res.value);
+    if (msg.error) throw new Error(`torch_peer.py failed on ${JSON.stringify(req)}: ${msg.error}`);
+    return msg;
+  }
+
+  /** Sets up `group` with `params` in the peer; the runner's times are measured inside Python. */
+  async runner(name: string, group: string, params: Record<string, unknown>): Promise<Runner> {
+    await this.#ask({ op: "setup", group, params });
+    return { name, run: async (iters) => (await this.#ask({ op: "run", iters })).ms };
+  }
+
+  /** Asks the peer to quit and waits for it. */
+  async close(): Promise<void> {
+    await this.#writer.write(new TextEncoder().encode(JSON.stringify({ op: "quit" }) + "\n")).catch(() => {});
+    await this.#writer.close().catch(() => {});
+    await this.#proc.status;
+  }
+}
+
+async function* lines(text: ReadableStream<string>): AsyncGenerator<string> {
+  let buf = "";
+  for await (const chunk of text) {
+    buf += chunk;
+    for (let i = buf.indexOf("\n"); i >= 0; i = buf.indexOf("\n")) {
+      yield buf.slice(0, i);
+      buf = buf.slice(i + 1);
+    }
+  }
+  if (buf) yield buf;
+}

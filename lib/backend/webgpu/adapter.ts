@@ -1,0 +1,84 @@
+/**
+ * Where the WebGPU device comes from: Deno's built-in `navigator.gpu` ("deno"), or the Dawn node binding from
+ * npm ("dawn"). Dawn is imported lazily through a computed specifier: the package carries every platform's
+ * binary (~130 MB), so type-checking or using the default provider must not download it.
+ * @module
+ */
+
+/** Where the adapter comes from. */
+export type Provider = "deno" | "dawn";
+
+/** The npm package and version that the "dawn" provider loads. */
+export const DAWN_PACKAGE = "npm:webgpu@0.6.2";
+
+/** What the adapter says about itself. */
+export interface AdapterInfo {
+  /** The provider asked. */
+  provider: Provider;
+  /** Vendor, architecture, device and description, as the adapter reports them ("" when it does not). */
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  /** True for a software or otherwise limited adapter (Mesa llvmpipe, SwiftShader, WARP). */
+  isFallbackAdapter: boolean;
+}
+
+const HINT = 'use backend "cpu" or install a Vulkan driver (apt-get install mesa-vulkan-drivers)';
+
+async function gpuOf(provider: Provider): Promise<{ gpu: GPU; how: string; keepAlive: unknown }> {
+  if (provider === "deno") {
+    const gpu = (globalThis.navigator as { gpu?: GPU } | undefined)?.gpu;
+    if (!gpu) {
+      throw new Error(`No WebGPU from provider "deno": navigator.gpu is undefined here; use backend "cpu"`);
+    }
+    return { gpu, how: "navigator.gpu.requestAdapter()", keepAlive: null };
+  }
+  let mod: { create(flags: string[]): GPU };
+  try {
+    const spec: string = DAWN_PACKAGE; // computed: see the module doc
+    mod = await import(spec);
+  } catch (e) {
+    throw new Error(
+      `Cannot load provider "dawn" (${DAWN_PACKAGE}): ${(e as Error).message}; it needs network or a cached ` +
+        `copy and --allow-ffi --allow-read --allow-env; ${HINT} or provider "deno"`,
+    );
+  }
+  // dawn.node lives as long as the object create() returns: the backend keeps it.
+  const gpu = mod.create([]);
+  return { gpu, how: `${DAWN_PACKAGE} create([]).requestAdapter()`, keepAlive: gpu };
+}
+
+/** Open a device on the first adapter of `provider`, raising the storage-buffer limits to what it offers. */
+export async function openDevice(
+  provider: Provider,
+): Promise<{ device: GPUDevice; info: AdapterInfo; keepAlive: unknown }> {
+  if (provider !== "deno" && provider !== "dawn") {
+    throw new Error(`Unknown WebGPU provider "${provider}": expected "deno" or "dawn"`);
+  }
+  const { gpu, how, keepAlive } = await gpuOf(provider);
+  const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
+  if (!adapter) throw new Error(`No WebGPU adapter from provider "${provider}" (${how} returned null); ${HINT}`);
+  const lim = adapter.limits;
+  const device = await adapter.requestDevice({
+    requiredLimits: {
+      maxStorageBufferBindingSize: lim.maxStorageBufferBindingSize,
+      maxBufferSize: lim.maxBufferSize,
+      maxStorageBuffersPerShaderStage: Math.min(lim.maxStorageBuffersPerShaderStage, 10),
+    },
+  });
+  const ai = (adapter.info ?? {}) as Partial<GPUAdapterInfo> & { isFallbackAdapter?: boolean };
+  const legacy = (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter;
+  return {
+    device,
+    keepAlive,
+    info: {
+      provider,
+      vendor: ai.vendor ?? "",
+      architecture: ai.architecture ?? "",
+      device: ai.device ?? "",
+      description: ai.description ?? "",
+      isFallbackAdapter: Boolean(ai.isFallbackAdapter ?? legacy ?? false),
+    },
+  };
+}

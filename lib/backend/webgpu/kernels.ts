@@ -1,0 +1,164 @@
+/**
+ * The single registration list: for each op of the closed set, how its attributes become dispatches (shader key,
+ * WGSL builder, buffers, packed params, workgroup count). Shapes reach shaders through params, so one pipeline
+ * serves every size; keys vary only with what the WGSL text depends on.
+ * Legend: R rows, C columns, N elements, V vocabulary, B/M/N/K matmul dims.
+ * @module
+ */
+import type { OpAttrs, OpName } from "../backend.ts";
+import type { GpuBuffer } from "./buffers.ts";
+import type { Launch } from "./runner.ts";
+import { affineWgsl, isUnaryFn, UNARY_WG, unaryWgsl } from "./wgsl/unary.wgsl.ts";
+import { binaryWgsl, isBinaryFn, MAX_RANK } from "./wgsl/binary.wgsl.ts";
+import { causalMaskWgsl, fillWgsl, scatterStridedWgsl, stridedWgsl } from "./wgsl/copy.wgsl.ts";
+import { COLS, reduceColsWgsl, reduceRowsWgsl } from "./wgsl/reduce.wgsl.ts";
+import { MATMUL_WG, matmulWgsl, type MatmulVariant } from "./wgsl/matmul.wgsl.ts";
+import { softmaxBackwardWgsl, softmaxWgsl } from "./wgsl/softmax.wgsl.ts";
+import { LN_COLS, layerNormDgDbWgsl, layerNormDxWgsl, layerNormWgsl } from "./wgsl/layernorm.wgsl.ts";
+import { crossEntropyBackwardWgsl, crossEntropyWgsl } from "./wgsl/crossentropy.wgsl.ts";
+import { gatherWgsl, SCATTER_COLS, scatterAddWgsl } from "./wgsl/index.wgsl.ts";
+import { dropoutMaskWgsl } from "./wgsl/dropout.wgsl.ts";
+import { adamwWgsl } from "./wgsl/adamw.wgsl.ts";
+
+const F32 = new Float32Array(1);
+const U32 = new Uint32Array(F32.buffer);
+/** The f32 bit pattern of `x` as a u32. */
+export function fbits(x: number): number {
+  F32[0] = x;
+  return U32[0];
+}
+
+const words = (xs: number[]) => Uint32Array.from(xs, (x) => x >>> 0);
+const gpu = (b: GpuBuffer) => b.gpu!;
+const cdiv = (a: number, b: number) => Math.ceil(a / b);
+const ELEM_WG = UNARY_WG;
+
+/** Merge dims that are contiguous in every stride set and drop size-1 dims; a scalar becomes rank 1. */
+export function coalesce(shape: number[], sets: number[][]): { shape: number[]; sets: number[][] } {
+  for (const s of sets) {
+    if (s.length !== shape.length) {
+      throw new Error(`Stride list [${s}] has ${s.length} entries but shape [${shape}] has rank ${shape.length}`);
+    }
+  }
+  const outShape: number[] = [];
+  const outSets: number[][] = sets.map(() => []);
+  for (let d = shape.length - 1; d >= 0; d--) {
+    if (shape[d] === 1) continue;
+    const last = outShape.length - 1;
+    if (last >= 0 && sets.every((s, k) => s[d] === outSets[k][last] * outShape[last])) {
+      outShape[last] *= shape[d];
+    } else {
+      outShape.push(shape[d]);
+      sets.forEach((s, k) => outSets[k].push(s[d]));
+    }
+  }
+  if (outShape.length === 0) return { shape: [1], sets: sets.map(() => [0]) };
+  if (outShape.length > MAX_RANK) {
+    throw new Error(`Cannot index a tensor of rank ${outShape.length} after merging dims: at most ${MAX_RANK}`);
+  }
+  return { shape: outShape.reverse(), sets: outSets.map((s) => s.reverse()) };
+}
+
+type Plan<K extends OpName> = (outs: GpuBuffer[], ins: GpuBuffer[], a: OpAttrs[K]) => Launch[];
+
+function launch(key: string, source: () => string, outs: GpuBuffer[], ins: GpuBuffer[], params: number[], groups: number) {
+  return { key, source, outs: outs.map(gpu), ins: ins.map(gpu), params: words(params), groups };
+}
+
+/** Elementwise launch over `n` elements. */
+function each(key: string, source: () => string, outs: GpuBuffer[], ins: GpuBuffer[], params: number[]) {
+  return launch(key, source, outs, ins, params, cdiv(params[0], ELEM_WG));
+}
+
+function stridedPlan(kind: "strided" | "scatterStrided"): Plan<"strided"> {
+  return ([y], ins, a) => {
+    const n = a.shape.reduce((p, s) => p * s, 1);
+    const c = coalesce(a.shape, [a.strides]);
+    const rank = c.shape.length;
+    const src = kind === "strided" ? stridedWgsl : scatterStridedWgsl;
+    const params = [n, a.offset, ...c.shape, ...c.sets[0]];
+    return [each(`${kind}:${rank}`, () => src(rank), [y], kind === "strided" ? ins : [ins[1]], params)];
+  };
+}
+
+/** Pick the matmul shader variant: vec4 reads wherever alignment allows. */
+export function matmulVariant(a: OpAttrs["matmul"]): MatmulVariant {
+  const aStride = a.batch > 1 ? a.aBatchStride : 0, bStride = a.batch > 1 ? a.bBatchStride : 0;
+  return {
+    transA: a.transA,
+    transB: a.transB,
+    vecA: (a.transA ? a.m : a.k) % 4 === 0 && aStride % 4 === 0,
+    vecB: (a.transB ? a.k : a.n) % 4 === 0 && bStride % 4 === 0,
+    tm: 8,
+    tn: 8,
+  };
+}
+
+/** How each op of the closed set runs: the registration list. */
+export const KERNELS: { [K in OpName]: Plan<K> } = {
+  unary: ([y], [x], a) => {
+    if (!isUnaryFn(a.fn)) throw new Error(`Unknown unary function "${a.fn}"`);
+    return [each(`unary:${a.fn}`, () => unaryWgsl(a.fn), [y], [x], [y.size])];
+  },
+  binary: ([y], [x, w], a) => {
+    if (!isBinaryFn(a.fn)) throw new Error(`Unknown binary function "${a.fn}"`);
+    const c = coalesce(a.shape, [a.aStrides, a.bStrides]);
+    const rank = c.shape.length;
+    return [each(`binary:${a.fn}:${rank}`, () => binaryWgsl(a.fn, rank), [y], [x, w], [y.size, ...c.shape, ...c.sets.flat()])];
+  },
+  affine: ([y], [x], a) => [each("affine", affineWgsl, [y], [x], [y.size, fbits(a.scale), fbits(a.bias)])],
+  reduce: ([y], [x], a) => {
+    if (a.inner === 1) {
+      return [launch(`reduceRows:${a.fn}`, () => reduceRowsWgsl(a.fn), [y], [x], [a.outer, a.size], a.outer)];
+    }
+    const blocks = cdiv(a.inner, COLS);
+    const params = [a.outer, a.size, a.inner, blocks];
+    return [launch(`reduceCols:${a.fn}`, () => reduceColsWgsl(a.fn), [y], [x], params, a.outer * blocks)];
+  },
+  matmul: ([c], [x, w], a) => {
+    const v = matmulVariant(a);
+    const tilesM = cdiv(a.m, v.tm), tilesN = cdiv(a.n, v.tn);
+    const key = `matmul:${+v.transA}${+v.transB}${+v.vecA}${+v.vecB}:${v.tm}x${v.tn}`;
+    const params = [a.batch, a.m, a.n, a.k, a.aBatchStride, a.bBatchStride, tilesM, tilesN];
+    return [launch(key, () => matmulWgsl(v), [c], [x, w], params, cdiv(a.batch * tilesM * tilesN, MATMUL_WG))];
+  },
+  strided: stridedPlan("strided"),
+  scatterStrided: stridedPlan("scatterStrided"),
+  fill: ([y], _, a) => [each("fill", fillWgsl, [y], [], [y.size, y.dtype === "i32" ? a.value | 0 : fbits(a.value)])],
+  gather: ([y], [t, ids], a) => [each("gather", gatherWgsl, [y], [t, ids], [a.rows * a.cols, a.cols, a.vocab])],
+  scatterAdd: ([dt], [dy, ids], a) => {
+    const blocks = cdiv(a.cols, SCATTER_COLS);
+    const params = [a.rows, a.cols, a.vocab, blocks];
+    return [launch("scatterAdd", scatterAddWgsl, [dt], [dy, ids], params, a.vocab * blocks)];
+  },
+  causalMask: ([y], [x], a) => {
+    const params = [a.rows * a.tq * a.tk, a.tq, a.tk, fbits(a.value)];
+    return [each("causalMask", causalMaskWgsl, [y], [x], params)];
+  },
+  softmax: ([y], [x], a) => [launch("softmax", softmaxWgsl, [y], [x], [a.rows, a.cols], a.rows)],
+  softmaxBackward: ([dx], [y, dy], a) => [
+    launch("softmaxBackward", softmaxBackwardWgsl, [dx], [y, dy], [a.rows, a.cols], a.rows),
+  ],
+  layerNorm: (outs, ins, a) => [launch("layerNorm", layerNormWgsl, outs, ins, [a.rows, a.cols, fbits(a.eps)], a.rows)],
+  layerNormBackward: ([dx, dg, db], [dy, x, g, mean, rstd], a) => [
+    launch("layerNormDx", layerNormDxWgsl, [dx], [dy, x, g, mean, rstd], [a.rows, a.cols], a.rows),
+    launch("layerNormDgDb", layerNormDgDbWgsl, [dg, db], [dy, x, mean, rstd], [a.rows, a.cols], cdiv(a.cols, LN_COLS)),
+  ],
+  crossEntropy: (outs, ins, a) => [launch("crossEntropy", crossEntropyWgsl, outs, ins, [a.rows, a.cols], a.rows)],
+  crossEntropyBackward: (outs, ins, a) => [
+    each("crossEntropyBackward", crossEntropyBackwardWgsl, outs, ins, [a.rows * a.cols, a.cols]),
+  ],
+  dropoutMask: ([mask], _, a) => {
+    // dropoutUniform(seed, i) ≥ p ⟺ (hash >>> 8) ≥ ⌈p·2^24⌉ (p·2^24 is exact in float64); NaN p keeps nothing.
+    const t = Number.isNaN(a.p) ? 2 ** 24 + 1 : Math.min(2 ** 24 + 1, Math.max(0, Math.ceil(a.p * 2 ** 24)));
+    return [each("dropoutMask", dropoutMaskWgsl, [mask], [], [mask.size, a.seed >>> 0, t, fbits(1 / (1 - a.p))])];
+  },
+  adamw: ([p, m, v], ins, a) => {
+    const stepSize = a.lr * Math.sqrt(1 - a.beta2 ** a.step) / (1 - a.beta1 ** a.step);
+    const f = [a.beta1, 1 - a.beta1, a.beta2, 1 - a.beta2, a.lr * a.weightDecay, stepSize, a.eps].map(fbits);
+    return [each("adamw", adamwWgsl, [p, m, v], [ins[3]], [p.size, ...f])];
+  },
+};
+
+/** Inputs that an op reads and writes in place: ins[k] is outs[k] for k below this count. */
+export const IN_PLACE: Partial<Record<OpName, number>> = { scatterStrided: 1, adamw: 3 };

@@ -1,0 +1,54 @@
+/**
+ * Fused softmax over the last axis and its backward, one workgroup per row. Forward: y = exp(x − max) / Σ exp(x −
+ * max), stable for logits of any size (x − max is exact near the max). Rows the CPU oracle treats specially give
+ * the same answer: any NaN → NaN row; all −∞ (log-sum-exp −∞) → NaN row; a +∞ entry (log-sum-exp +∞) → 0 for
+ * finite entries and NaN for the +∞ ones.
+ * Legend: R rows, C columns, WG workgroup size.
+ * @module
+ */
+import { PRELUDE, rowMain, wgReduce } from "./common.wgsl.ts";
+
+const WG = 64;
+
+/** y (R, C) = softmax(x) per row. Params: [R, C]. */
+export function softmaxWgsl(): string {
+  return PRELUDE + wgReduce("rmax", "f32", WG, "maxNan(a, b)") + wgReduce("rsum", "f32", WG, "a + b") + /* wgsl */ `
+@group(0) @binding(1) var<storage, read_write> y: array<f32>;
+@group(0) @binding(2) var<storage, read> x: array<f32>;
+${rowMain(WG, "p(0u)")}
+  let cols = p(1u);
+  let base = row * cols;
+  var m = ninfF();
+  for (var c = li; c < cols; c += ${WG}u) { m = maxNan(m, x[base + c]); }
+  m = rmax(li, m);
+  var s = 0.0;
+  for (var c = li; c < cols; c += ${WG}u) { s += exp(x[base + c] - m); }
+  s = rsum(li, s);
+  let bad = isNan(m) || (isInf(m) && m < 0.0);
+  let posInf = isInf(m) && m > 0.0;
+  for (var c = li; c < cols; c += ${WG}u) {
+    let v = x[base + c];
+    let atInf = select(0.0, nanF(), isInf(v) && v > 0.0);
+    y[base + c] = select(select(exp(v - m) / s, atInf, posInf), nanF(), bad);
+  }
+}`;
+}
+
+/** dx = y ⊙ (dy − Σ_c dy⊙y) per row. Params: [R, C]. */
+export function softmaxBackwardWgsl(): string {
+  return PRELUDE + wgReduce("rsum", "f32", WG, "a + b") + /* wgsl */ `
+@group(0) @binding(1) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(2) var<storage, read> y: array<f32>;
+@group(0) @binding(3) var<storage, read> dy: array<f32>;
+${rowMain(WG, "p(0u)")}
+  let cols = p(1u);
+  let base = row * cols;
+  var s = 0.0;
+  for (var c = li; c < cols; c += ${WG}u) { s += dy[base + c] * y[base + c]; }
+  s = rsum(li, s);
+  for (var c = li; c < cols; c += ${WG}u) { dx[base + c] = y[base + c] * (dy[base + c] - s); }
+}`;
+}
+
+/** Workgroup size of the row kernels (softmax, LayerNorm, cross-entropy). */
+export const ROW_KERNEL_WG = WG;
