@@ -33,3 +33,31 @@ export {
 } from "./lib/model/config.ts";
 export { DecoderLayer, type ForwardStats, NormFormerLM } from "./lib/model/normformer.ts";
 export { type ParamCount, paramCount, trainingFlopsPerToken } from "./lib/model/sizing.ts";
+export * as data from "./lib/data/mod.ts";
+export { AdamW, type AdamWOptions, type AdamWState } from "./lib/optim/adamw.ts";
+export { checkSchedule, lrAt, type ScheduleConfig, type ScheduleName, SCHEDULES } from "./lib/optim/schedule.ts";
+export { clipGradNorm, gradNorm } from "./lib/optim/clip.ts";
+export { ConfigError, resolveConfig, TRAIN_DEFAULTS, type TrainConfig } from "./lib/train/config.ts";
+export { PRESET_LAYERS as presets, PRESET_NAMES, type PresetName } from "./lib/train/presets.ts";
+export { NonFiniteError, train, type TrainOptions, type TrainProgress, type TrainResult } from "./lib/train/loop.ts";
+export {
+  type Checkpoint,
+  hasCheckpoint,
+  loadCheckpoint,
+  type RunState,
+  saveCheckpoint,
+} from "./lib/train/checkpoint.ts";
+export { evaluate } from "./lib/train/evaluate.ts";
+export { generate, type GenerateOptions } from "./lib/train/generate.ts";
+export { FIXTURE_CORPUS, openTrainingData, type TrainingData } from "./lib/train/data.ts";
+export { decodeSafetensors, encodeSafetensors, readSafetensors, writeSafetensors } from "./lib/train/safetensors.ts";
+export { gradNorms } from "./lib/metrics/grad_stats.ts";
+export { learnedScales } from "./lib/metrics/scales.ts";
+export {
+  type EvalRecord,
+  parseRecords,
+  type RunRecord,
+  type ScaleSummary,
+  summarize,
+  type TrainRecord,
+} from "./lib/metrics/records.ts";

@@ -13,7 +13,7 @@ export type Provider = "deno" | "dawn";
 
 /** Options of `createBackend`. */
 export interface BackendOptions {
-  /** "cpu" | "webgpu" | "auto" (default: env NK_BACKEND, else "auto"). */
+  /** "cpu" | "webgpu" | "auto"; "auto" or absent defers to env NK_BACKEND, else probes (default "auto"). */
   backend?: BackendName;
   /** WebGPU provider (default: env NK_WEBGPU_PROVIDER, else "deno"). */
   provider?: Provider;
@@ -37,7 +37,8 @@ function env(name: string): string | undefined {
  * ```
  */
 export async function createBackend(opts: BackendOptions = {}): Promise<Backend> {
-  const name = opts.backend ?? (env("NK_BACKEND") as BackendName | undefined) ?? "auto";
+  const given = opts.backend && opts.backend !== "auto" ? opts.backend : undefined;
+  const name = given ?? (env("NK_BACKEND") as BackendName | undefined) ?? "auto";
   const provider = opts.provider ?? (env("NK_WEBGPU_PROVIDER") as Provider | undefined) ?? "deno";
   if (!["cpu", "webgpu", "auto"].includes(name)) {
     throw new Error(`Unknown backend "${name}": expected "cpu", "webgpu" or "auto"`);
@@ -46,6 +47,7 @@ export async function createBackend(opts: BackendOptions = {}): Promise<Backend>
     throw new Error(`Unknown WebGPU provider "${provider}": expected "deno" or "dawn"`);
   }
   if (name === "cpu") return createCpuBackend();
+  quietMesa();
   const { createWebGpuBackend } = await import("./webgpu/mod.ts");
   if (name === "webgpu") return await createWebGpuBackend({ provider });
   try {
@@ -56,4 +58,19 @@ export async function createBackend(opts: BackendOptions = {}): Promise<Backend>
     // no adapter: the CPU is the answer
   }
   return createCpuBackend();
+}
+
+/**
+ * Mesa's Vulkan driver prints "XDG_RUNTIME_DIR is invalid" on stderr when the variable is unset (headless
+ * machines, CI); give it a private temporary folder so probing for an adapter stays silent.
+ */
+function quietMesa(): void {
+  try {
+    if (Deno.build.os !== "linux" || Deno.env.get("XDG_RUNTIME_DIR")) return;
+    const dir = Deno.makeTempDirSync({ prefix: "nk-xdg-" });
+    Deno.chmodSync(dir, 0o700);
+    Deno.env.set("XDG_RUNTIME_DIR", dir);
+  } catch {
+    // no env or write permission: the warning is harmless
+  }
 }

@@ -6,7 +6,9 @@
 import { formatHelp, parseFlags, UsageError } from "./args.ts";
 import { describeBackend, readConfigFile, runMain, startBackend } from "./common.ts";
 import { formatDuration, ProgressBar } from "./progress.ts";
-import { resolveConfig } from "../train/config.ts";
+import { CONFIG_KEYS, resolveConfig } from "../train/config.ts";
+import { nearest } from "../train/nearest.ts";
+import { openTrainingData } from "../train/data.ts";
 import { hasCheckpoint } from "../train/checkpoint.ts";
 import { train } from "../train/loop.ts";
 import { paramCount } from "../model/sizing.ts";
@@ -38,6 +40,12 @@ await runMain(async () => {
     (["backend", "provider", "out", "name"] as const).filter((k) => flags[k] !== undefined).map((k) => [k, flags[k]]),
   );
   layers.push(direct, overrides);
+  for (const key of Object.keys(overrides)) {
+    const flag = nearest(key, Object.keys(SPEC));
+    if (!CONFIG_KEYS.includes(key) && flag && !CONFIG_KEYS.includes(flag)) {
+      throw new UsageError(`Unknown flag "--${key}": did you mean "--${flag}"?`);
+    }
+  }
   const config = resolveConfig(layers);
   const name = config.name || `${config.preset}-${config.arch}-s${config.seed}`;
   const runDir = `${config.out}/${name}`;
@@ -48,6 +56,13 @@ await runMain(async () => {
       `Run folder "${runDir}" already has a checkpoint: pass --resume to continue it, or --name to start another`,
     );
   }
+  const backend = await startBackend(config);
+  let data;
+  try {
+    data = await openTrainingData(config, { onProgress: (p) => console.error(`data: ${p.message}`) });
+  } catch (e) {
+    throw new UsageError(`Cannot use corpus "${config.corpus}": ${(e as Error).message}`);
+  }
   try {
     await Deno.mkdir(runDir, { recursive: true });
     await Deno.writeTextFile(`${runDir}/.write-test`, "");
@@ -55,7 +70,6 @@ await runMain(async () => {
   } catch (e) {
     throw new UsageError(`Cannot write to run folder "${runDir}": ${(e as Error).message}`);
   }
-  const backend = await startBackend(config);
   const params = paramCount(resolveModelConfig(config)).total;
   console.error(
     `run ${runDir}: ${config.arch} L=${config.layers} d=${config.dModel} H=${config.heads} (${
@@ -76,7 +90,7 @@ await runMain(async () => {
     runDir,
     resume: flags.resume,
     signal: abort.signal,
-    onData: (p) => bar.log(`data: ${p.message}`),
+    data,
     onProgress: (p) => bar.update(p),
     onRecord: (r) => {
       if (r.kind === "eval") {

@@ -42,7 +42,9 @@ export function checkRuns(runs: readonly Run[], what: string): void {
   const seen = new Set<string>();
   for (const run of runs) {
     if (typeof run?.name !== "string" || !Array.isArray(run.records)) {
-      throw new Error(`Cannot plot ${what}: each run must be {name, records}, got ${JSON.stringify(run)?.slice(0, 60)}`);
+      throw new Error(
+        `Cannot plot ${what}: each run must be {name, records}, got ${JSON.stringify(run)?.slice(0, 60)}`,
+      );
     }
     if (seen.has(run.name)) throw new Error(`Cannot plot ${what}: two runs are named "${run.name}"`);
     seen.add(run.name);

@@ -21,6 +21,8 @@ export const FIXTURE_CORPUS: string = new URL("../../data/fixture", import.meta.
 export interface TrainingData {
   tokenizer: Tokenizer;
   sampler: BatchSampler;
+  /** The training split's tokens (to rebuild the sampler from a checkpoint's state). */
+  trainTokens: Uint16Array;
   valid: ValidationSet;
   test: ValidationSet;
   /** UTF-8 bytes per token of the validation split, for bits per byte. */
@@ -85,6 +87,7 @@ export async function openTrainingData(
   return {
     tokenizer,
     sampler,
+    trainTokens: tokens.train,
     valid: new ValidationSet(tokens.valid, evalOpts),
     test: new ValidationSet(tokens.test, evalOpts),
     validBytesPerToken: corpus.info.valid.bytes / Math.max(tokens.valid.length, 1),

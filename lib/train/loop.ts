@@ -10,11 +10,11 @@ import { getRng, setRng, tidyAsync } from "../core/runtime.ts";
 import { Rng } from "../core/rng.ts";
 import { NormFormerLM } from "../model/normformer.ts";
 import { trainingFlopsPerToken } from "../model/sizing.ts";
-import { AdamW } from "../optim/adamw.ts";
+import { AdamW, isNormOrScale } from "../optim/adamw.ts";
 import { clipGradNorm, gradNorm } from "../optim/clip.ts";
 import { lrAt } from "../optim/schedule.ts";
 import type { OnDataProgress } from "../data/progress.ts";
-import type { BatchSamplerState } from "../data/sampler.ts";
+import { BatchSampler, type BatchSamplerState } from "../data/sampler.ts";
 import { gradNorms } from "../metrics/grad_stats.ts";
 import { learnedScales } from "../metrics/scales.ts";
 import type { EvalRecord, RunRecord, TrainRecord } from "../metrics/records.ts";
@@ -50,6 +50,8 @@ export interface TrainOptions {
   onData?: OnDataProgress;
   /** Abort (Ctrl-C): the loop saves a checkpoint and returns. */
   signal?: AbortSignal;
+  /** Data already opened for this config (the CLI opens it first to reject a bad corpus before writing). */
+  data?: TrainingData;
   /** Test hook called after backward, before the update (fault injection). */
   afterBackward?: (step: number, model: NormFormerLM) => void;
 }
@@ -98,13 +100,12 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const model = new NormFormerLM(cfg);
   const named = model.namedParameters();
   const params = named.map(([, p]) => p);
-  const isScale = (name: string) => /layer_norm|layernorm|attn_ln|c_attn|w_resid/.test(name);
   const optimizer = new AdamW(params, {
     beta1: cfg.beta1,
     beta2: cfg.beta2,
     eps: cfg.eps,
     weightDecay: cfg.weightDecay,
-    noDecay: cfg.noDecayNormsAndScales ? (p) => isScale(p.name) : undefined,
+    noDecay: cfg.noDecayNormsAndScales ? isNormOrScale : undefined,
   });
   const state: RunState = {
     step: 0,

@@ -12,9 +12,9 @@ import { affineWgsl, isUnaryFn, UNARY_WG, unaryWgsl } from "./wgsl/unary.wgsl.ts
 import { binaryWgsl, isBinaryFn, MAX_RANK } from "./wgsl/binary.wgsl.ts";
 import { causalMaskWgsl, fillWgsl, scatterStridedWgsl, stridedWgsl } from "./wgsl/copy.wgsl.ts";
 import { COLS, reduceColsWgsl, reduceRowsWgsl } from "./wgsl/reduce.wgsl.ts";
-import { MATMUL_WG, matmulWgsl, type MatmulVariant } from "./wgsl/matmul.wgsl.ts";
+import { MATMUL_WG, type MatmulVariant, matmulWgsl } from "./wgsl/matmul.wgsl.ts";
 import { softmaxBackwardWgsl, softmaxWgsl } from "./wgsl/softmax.wgsl.ts";
-import { LN_COLS, layerNormDgDbWgsl, layerNormDxWgsl, layerNormWgsl } from "./wgsl/layernorm.wgsl.ts";
+import { layerNormDgDbWgsl, layerNormDxWgsl, layerNormWgsl, LN_COLS } from "./wgsl/layernorm.wgsl.ts";
 import { crossEntropyBackwardWgsl, crossEntropyWgsl } from "./wgsl/crossentropy.wgsl.ts";
 import { gatherWgsl, SCATTER_COLS, scatterAddWgsl } from "./wgsl/index.wgsl.ts";
 import { dropoutMaskWgsl } from "./wgsl/dropout.wgsl.ts";
@@ -61,7 +61,14 @@ export function coalesce(shape: number[], sets: number[][]): { shape: number[]; 
 
 type Plan<K extends OpName> = (outs: GpuBuffer[], ins: GpuBuffer[], a: OpAttrs[K]) => Launch[];
 
-function launch(key: string, source: () => string, outs: GpuBuffer[], ins: GpuBuffer[], params: number[], groups: number) {
+function launch(
+  key: string,
+  source: () => string,
+  outs: GpuBuffer[],
+  ins: GpuBuffer[],
+  params: number[],
+  groups: number,
+) {
   return { key, source, outs: outs.map(gpu), ins: ins.map(gpu), params: words(params), groups };
 }
 
@@ -70,7 +77,7 @@ function each(key: string, source: () => string, outs: GpuBuffer[], ins: GpuBuff
   return launch(key, source, outs, ins, params, cdiv(params[0], ELEM_WG));
 }
 
-function stridedPlan(kind: "strided" | "scatterStrided"): Plan<"strided"> {
+function stridedPlan<K extends "strided" | "scatterStrided">(kind: K): Plan<K> {
   return ([y], ins, a) => {
     const n = a.shape.reduce((p, s) => p * s, 1);
     const c = coalesce(a.shape, [a.strides]);
@@ -104,7 +111,9 @@ export const KERNELS: { [K in OpName]: Plan<K> } = {
     if (!isBinaryFn(a.fn)) throw new Error(`Unknown binary function "${a.fn}"`);
     const c = coalesce(a.shape, [a.aStrides, a.bStrides]);
     const rank = c.shape.length;
-    return [each(`binary:${a.fn}:${rank}`, () => binaryWgsl(a.fn, rank), [y], [x, w], [y.size, ...c.shape, ...c.sets.flat()])];
+    return [
+      each(`binary:${a.fn}:${rank}`, () => binaryWgsl(a.fn, rank), [y], [x, w], [y.size, ...c.shape, ...c.sets.flat()]),
+    ];
   },
   affine: ([y], [x], a) => [each("affine", affineWgsl, [y], [x], [y.size, fbits(a.scale), fbits(a.bias)])],
   reduce: ([y], [x], a) => {

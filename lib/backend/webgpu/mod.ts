@@ -102,7 +102,9 @@ export async function createWebGpuBackend(opts: WebGpuOptions = {}): Promise<Web
     isFallbackAdapter: info.isFallbackAdapter,
     alloc(size: number, dtype: DType): DeviceBuffer {
       if (destroyed) throw new Error("Cannot use the webgpu backend after destroy()");
-      if (!Number.isInteger(size) || size < 0) throw new Error(`Cannot allocate ${size} elements: expected an integer ≥ 0`);
+      if (!Number.isInteger(size) || size < 0) {
+        throw new Error(`Cannot allocate ${size} elements: expected an integer ≥ 0`);
+      }
       if (dtype !== "f32" && dtype !== "i32") throw new Error(`Unknown dtype "${dtype}": expected "f32" or "i32"`);
       const bytes = physicalBytes(size);
       liveBytes += bytes;
@@ -119,7 +121,9 @@ export async function createWebGpuBackend(opts: WebGpuOptions = {}): Promise<Web
     write(b, data) {
       const buf = check(b, "a write target");
       if (data.length !== buf.size) throw new Error(`Cannot write ${data.length} values into a buffer of ${buf.size}`);
-      if (data.length > 0) runner.write(buf.gpu!, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+      if (data.length > 0) {
+        runner.write(buf.gpu!, new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, data.byteLength));
+      }
     },
     async read(b) {
       const buf = check(b, "a read source");

@@ -91,7 +91,7 @@ export class Runner {
   }
 
   /** Write host data into `dst`, ordered after the queued dispatches (through a staging copy when any exist). */
-  write(dst: GPUBuffer, data: Uint8Array): void {
+  write(dst: GPUBuffer, data: Uint8Array<ArrayBuffer>): void {
     if (!this.#encoder) {
       this.device.queue.writeBuffer(dst, 0, data);
       return;
@@ -158,7 +158,11 @@ export class Runner {
       const COMPUTE = 0x4; // GPUShaderStage.COMPUTE
       const entries: GPUBindGroupLayoutEntry[] = [{ binding: 0, visibility: COMPUTE, buffer: { type: "uniform" } }];
       for (let i = 0; i < nOut + nIn; i++) {
-        entries.push({ binding: i + 1, visibility: COMPUTE, buffer: { type: i < nOut ? "storage" : "read-only-storage" } });
+        entries.push({
+          binding: i + 1,
+          visibility: COMPUTE,
+          buffer: { type: i < nOut ? "storage" : "read-only-storage" },
+        });
       }
       const bgl = this.device.createBindGroupLayout({ entries });
       hit = [bgl, this.device.createPipelineLayout({ bindGroupLayouts: [bgl] })];

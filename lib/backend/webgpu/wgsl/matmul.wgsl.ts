@@ -112,7 +112,11 @@ export function matmulWgsl(v: MatmulVariant): string {
   body.push("let cOff = bi * M * N;");
   for (const r of range(tm)) {
     for (const c of range(tn)) {
-      body.push(`if (i0 + ${r}u < M && j0 + ${c}u < N) { C[cOff + (i0 + ${r}u) * N + j0 + ${c}u] = acc_${r}_${c >> 2}[${c & 3}]; }`);
+      body.push(
+        `if (i0 + ${r}u < M && j0 + ${c}u < N) { C[cOff + (i0 + ${r}u) * N + j0 + ${c}u] = acc_${r}_${c >> 2}[${
+          c & 3
+        }]; }`,
+      );
     }
   }
   return PRELUDE + decl.join("\n") + elementwiseMain(MATMUL_WG, "p(0u) * p(6u) * p(7u)") + "\n  " + body.join("\n  ") +

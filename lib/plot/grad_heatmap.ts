@@ -1,0 +1,117 @@
+/**
+ * Every layer parameter's gradient norm as a heatmap, rows = parameter kind, columns = layer (the idea of the
+ * paper's appendix Fig. 7, which plots the change in gradient norm of each operation at each layer; pass a
+ * baseline run as `relativeTo` for that change).
+ * @module
+ */
+import type { TopLevelSpec } from "npm:vega-lite@6.5.0";
+import { parseLayerParam, type Run, SCHEMA } from "./_records.ts";
+import { type GradNormKind, NORM_TITLES, recordsWithGrads } from "./grads.ts";
+
+/** Options of `gradHeatmap`. */
+export interface GradHeatmapOptions {
+  /** Norm (default "l1"). */
+  norm?: GradNormKind;
+  /** Average over steps in [from, to] (default: every record with grads). */
+  steps?: readonly [number, number];
+  /** Divide by this run's averages: cells show the ratio run / baseline (Fig. 7's change in grad norm). */
+  relativeTo?: Run;
+  /** "weights" (default): matrices, gains and learned scales; "all" adds biases. */
+  include?: "weights" | "all";
+}
+
+/** Row order: the order operations run in a layer (q, k, v, out, scales, norms, FFN), then anything else. */
+const KIND_ORDER = [
+  "self_attn_layer_norm",
+  "self_attn.q_proj",
+  "self_attn.k_proj",
+  "self_attn.v_proj",
+  "c_attn",
+  "self_attn.out_proj",
+  "attn_ln",
+  "final_layer_norm",
+  "fc1",
+  "ffn_layernorm",
+  "fc2",
+  "w_resid",
+];
+
+function kindRank(kind: string): number {
+  const i = KIND_ORDER.findIndex((k) => kind === k || kind.startsWith(`${k}.`));
+  return (i < 0 ? KIND_ORDER.length : i) * 2 + (kind.endsWith(".bias") ? 1 : 0);
+}
+
+/** Mean norm per full parameter name over a run's records with grads. */
+function meanNorms(run: Run, opts: GradHeatmapOptions): Map<string, number> {
+  const idx = (opts.norm ?? "l1") === "l1" ? 0 : 1;
+  let recs = recordsWithGrads([run]).get(run.name)!;
+  if (opts.steps) recs = recs.filter((r) => r.step >= opts.steps![0] && r.step <= opts.steps![1]);
+  if (recs.length === 0) {
+    throw new Error(
+      `Cannot plot a grad heatmap: run "${run.name}" has no grads in steps ${JSON.stringify(opts.steps)}`,
+    );
+  }
+  const sums = new Map<string, number>();
+  for (const r of recs) {
+    for (const [name, v] of Object.entries(r.grads!)) sums.set(name, (sums.get(name) ?? 0) + v[idx]);
+  }
+  return new Map([...sums].map(([name, s]) => [name, s / recs.length]));
+}
+
+/**
+ * Heatmap of mean gradient norms by parameter kind (rows) and layer (columns), log colour scale; with
+ * `relativeTo`, the ratio to a baseline run on a diverging scale centred on 1.
+ * @example
+ * ```ts
+ * import { gradHeatmap } from "./grad_heatmap.ts";
+ * const grads = { "decoder.layers.0.fc1.weight": [4, 1] as [number, number],
+ *                 "decoder.layers.0.fc2.weight": [2, 1] as [number, number] };
+ * const records = [{ kind: "train" as const, step: 1, tokens: 0, flops: 0, time: 0, lr: 1, loss: 5, gradNorm: 1, grads }];
+ * const spec = gradHeatmap({ name: "nf", records });
+ * console.log(spec.mark); // rect
+ * ```
+ */
+export function gradHeatmap(run: Run, opts: GradHeatmapOptions = {}): TopLevelSpec {
+  const norm = opts.norm ?? "l1";
+  if (norm !== "l1" && norm !== "l2") throw new Error(`Invalid norm "${norm}": expected "l1" or "l2"`);
+  const means = meanNorms(run, opts);
+  const base = opts.relativeTo ? meanNorms(opts.relativeTo, opts) : null;
+  const rows: { kind: string; layer: number; value: number }[] = [];
+  for (const [name, v] of means) {
+    const p = parseLayerParam(name);
+    if (!p || (opts.include !== "all" && p.kind.endsWith(".bias"))) continue;
+    const value = base ? v / (base.get(name) ?? NaN) : v;
+    if (Number.isFinite(value) && value > 0) rows.push({ kind: p.kind, layer: p.layer, value });
+  }
+  if (rows.length === 0) {
+    throw new Error(
+      base
+        ? `Cannot plot a grad heatmap: runs "${run.name}" and "${opts.relativeTo!.name}" share no layer parameter`
+        : `Cannot plot a grad heatmap: run "${run.name}" has no per-layer parameter grads`,
+    );
+  }
+  const kinds = [...new Set(rows.map((r) => r.kind))].sort((a, b) => kindRank(a) - kindRank(b) || a.localeCompare(b));
+  const valueTitle = base ? `${NORM_TITLES[norm]} ratio to ${opts.relativeTo!.name}` : NORM_TITLES[norm];
+  return {
+    $schema: SCHEMA,
+    title: {
+      text: base ? `Change in gradient norm: ${run.name} / ${opts.relativeTo!.name}` : `Gradient norms: ${run.name}`,
+      subtitle: opts.steps ? `mean over steps ${opts.steps[0]}–${opts.steps[1]}` : "mean over all recorded steps",
+    },
+    data: { values: rows },
+    width: { step: 28 },
+    height: { step: 20 },
+    mark: "rect",
+    encoding: {
+      x: { field: "layer", type: "ordinal", title: "Layer", axis: { labelAngle: 0 } },
+      y: { field: "kind", type: "ordinal", title: "Parameter", sort: kinds },
+      color: {
+        field: "value",
+        type: "quantitative",
+        title: valueTitle,
+        scale: base ? { type: "log", scheme: "blueorange", domainMid: 1 } : { type: "log", scheme: "viridis" },
+      },
+      tooltip: [{ field: "kind" }, { field: "layer" }, { field: "value", format: ".4g" }],
+    },
+  };
+}
