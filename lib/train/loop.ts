@@ -92,10 +92,12 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     if (!ckptDir) throw new Error("Cannot resume without a run folder");
     ckpt = await loadCheckpoint(ckptDir);
   }
-  const data = await openTrainingData(cfg, {
-    samplerState: ckpt?.state.sampler as BatchSamplerState,
-    onProgress: opts.onData,
-  });
+  const samplerState = ckpt?.state.sampler as BatchSamplerState | undefined;
+  const data = opts.data ?? await openTrainingData(cfg, { samplerState, onProgress: opts.onData });
+  if (opts.data && samplerState) {
+    const { batchSize, contextLength } = cfg;
+    data.sampler = new BatchSampler(data.trainTokens, { batchSize, contextLength, state: samplerState });
+  }
   setRng(new Rng(cfg.seed));
   const model = new NormFormerLM(cfg);
   const named = model.namedParameters();

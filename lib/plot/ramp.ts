@@ -1,0 +1,117 @@
+/**
+ * The LR-stability test of paper Fig. 5: the learning rate rises by a fixed step each update until training
+ * destabilizes. `explosionStep` finds where; `lrRampCurves` draws each run's loss with that point marked.
+ * @module
+ */
+import type { TopLevelSpec } from "npm:vega-lite@6.5.0";
+import type { RunRecord, TrainRecord } from "../metrics/records.ts";
+import { checkRuns, type Run, SCHEMA } from "./_records.ts";
+
+/** Options of `explosionStep`. */
+export interface ExplosionOptions {
+  /** A loss above `factor` × the lowest loss so far counts as an explosion (default 1.5). */
+  factor?: number;
+}
+
+/**
+ * The first update at which a ramp run destabilized: a skipped (non-finite) step, a non-finite loss, or a loss
+ * above `factor` × the running minimum; null if none. A run stopped by a non-finite loss writes no record for
+ * that step, so train ramp runs with `skipNonFinite: true` to have it recorded.
+ * @example
+ * ```ts
+ * import { explosionStep } from "./ramp.ts";
+ * const losses = [5, 4, 3, 3.1, 6, NaN];
+ * const records = losses.map((loss, i) => ({
+ *   kind: "train" as const, step: i + 1, tokens: 0, flops: 0, time: 0, lr: 5e-5 * (i + 1), loss, gradNorm: 1,
+ * }));
+ * console.log(explosionStep(records)); // 5
+ * ```
+ */
+export function explosionStep(records: readonly RunRecord[], opts: ExplosionOptions = {}): number | null {
+  const factor = opts.factor ?? 1.5;
+  if (!(factor > 1)) throw new Error(`Invalid explosion factor ${factor}: expected a number > 1`);
+  let best = Infinity;
+  for (const r of records) {
+    if (r.kind !== "train") continue;
+    if (r.skipped || !Number.isFinite(r.loss)) return r.step;
+    if (r.loss > factor * best) return r.step;
+    best = Math.min(best, r.loss);
+  }
+  return null;
+}
+
+/** Options of `lrRampCurves`. */
+export interface LrRampOptions extends ExplosionOptions {
+  /** Top of the y axis; larger losses are clipped (default 1.5 × the largest first loss). */
+  yMax?: number;
+}
+
+/**
+ * Loss against step for LR-ramp runs, one line per run, with a dashed rule and a marker at each run's
+ * explosion step (see `explosionStep`).
+ * @example
+ * ```ts
+ * import { lrRampCurves } from "./ramp.ts";
+ * const records = [5, 4, 9].map((loss, i) => ({
+ *   kind: "train" as const, step: i + 1, tokens: 0, flops: 0, time: 0, lr: 5e-5 * (i + 1), loss, gradNorm: 1,
+ * }));
+ * const spec = lrRampCurves([{ name: "baseline", records }]);
+ * console.log(JSON.stringify(spec.title)); // {"text":"LR ramp: loss until explosion","subtitle":"markers: first unstable update (loss > 1.5 × running min, or non-finite)"}
+ * ```
+ */
+export function lrRampCurves(runs: readonly Run[], opts: LrRampOptions = {}): TopLevelSpec {
+  checkRuns(runs, "LR ramp curves");
+  const factor = opts.factor ?? 1.5;
+  const train = runs.map((run) => ({
+    run,
+    recs: run.records.filter((r): r is TrainRecord => r.kind === "train"),
+  }));
+  const firsts = train.flatMap(({ recs }) => recs.slice(0, 1).map((r) => r.loss)).filter(Number.isFinite);
+  if (firsts.length === 0) throw new Error("Cannot plot LR ramp curves: no run has a finite train loss");
+  const yMax = opts.yMax ?? 1.5 * Math.max(...firsts);
+  const rows: { run: string; step: number; loss: number; lr: number; type: "loss" | "explosion" }[] = [];
+  for (const { run, recs } of train) {
+    for (const r of recs) {
+      if (Number.isFinite(r.loss) && !r.skipped) rows.push({ run: run.name, step: r.step, loss: r.loss, lr: r.lr, type: "loss" });
+    }
+    const at = explosionStep(recs, { factor });
+    const r = recs.find((x) => x.step === at);
+    if (r) {
+      const loss = Number.isFinite(r.loss) ? Math.min(r.loss, yMax) : yMax;
+      rows.push({ run: run.name, step: r.step, loss, lr: r.lr, type: "explosion" });
+    }
+  }
+  const color = { field: "run", type: "nominal" as const, title: "Run", sort: runs.map((r) => r.name) };
+  const x = { field: "step", type: "quantitative" as const, title: "Step (updates; LR rises each step)" };
+  const y = {
+    field: "loss",
+    type: "quantitative" as const,
+    title: "Train loss (nats/token)",
+    scale: { domainMax: yMax, zero: false },
+  };
+  const only = (t: string) => [{ filter: `datum.type === '${t}'` }];
+  const tooltip = [{ field: "run" }, { field: "step" }, { field: "lr", format: ".2e" }, { field: "loss", format: ".3f" }];
+  return {
+    $schema: SCHEMA,
+    title: {
+      text: "LR ramp: loss until explosion",
+      subtitle: `markers: first unstable update (loss > ${factor} × running min, or non-finite)`,
+    },
+    width: 480,
+    height: 300,
+    data: { values: rows },
+    layer: [
+      { transform: only("loss"), mark: { type: "line", clip: true }, encoding: { x, y, color, tooltip } },
+      {
+        transform: only("explosion"),
+        mark: { type: "rule", strokeDash: [4, 3] },
+        encoding: { x, color: { ...color, legend: null } },
+      },
+      {
+        transform: only("explosion"),
+        mark: { type: "point", shape: "triangle-down", filled: true, size: 120, stroke: "black", strokeWidth: 0.5 },
+        encoding: { x, y, color: { ...color, legend: null }, tooltip },
+      },
+    ],
+  };
+}
