@@ -18,12 +18,16 @@ fn powJs(a: f32, b: f32) -> f32 {
   let bInt = floor(b) == b;
   let half = b * 0.5;
   let odd = bInt && floor(half) != half;
-  let m = exp2(b * log2(abs(a)));
+  // log2 and exp2 at 0 and ±∞ are left to the implementation (llvmpipe's exp2(+∞) is 0): set them here.
+  let aa = abs(a);
+  let la = select(select(log2(aa), infF(), isInf(aa)), ninfF(), aa == 0.0);
+  let t = b * la;
+  let m = select(exp2(t), select(0.0, infF(), t > 0.0), isInf(t));
   var r = select(m, -m, a < 0.0 && odd);
   r = select(r, nanF(), a < 0.0 && !bInt);
   r = select(r, a * a, b == 2.0);
   r = select(r, a, b == 1.0);
-  r = select(r, nanF(), isNan(a) || isNan(b));
+  r = select(r, nanF(), isNan(a) || isNan(b) || isNan(t));
   return select(r, 1.0, b == 0.0);
 }`;
 

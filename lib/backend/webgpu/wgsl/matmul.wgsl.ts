@@ -10,7 +10,7 @@
  * Legend: B batch, M/N/K matmul dims, TM/TN rows/columns per invocation, KU = 4 (k unroll).
  * @module
  */
-import { elementwiseMain, PRELUDE } from "./common.wgsl.ts";
+import { PRELUDE } from "./common.wgsl.ts";
 
 /** Shader variant of the matrix product. */
 export interface MatmulVariant {
@@ -24,6 +24,10 @@ export interface MatmulVariant {
   tm: number;
   /** Columns of c per invocation (multiple of 4). */
   tn: number;
+  /** Invocations per workgroup. */
+  wg: number;
+  /** A workgroup covers gm × (wg / gm) blocks of c. */
+  gm: number;
 }
 
 /** Workgroup size of the matrix product. */
@@ -96,8 +100,8 @@ export function matmulWgsl(v: MatmulVariant): string {
   ];
   const body: string[] = [
     "let M = p(1u); let N = p(2u); let K = p(3u);",
-    "let tilesM = p(6u); let tilesN = p(7u);",
-    "let bi = i / (tilesM * tilesN); let tmi = (i / tilesN) % tilesM; let tni = i % tilesN;",
+    `let tmi = bm * ${v.gm}u + li / ${v.wg / v.gm}u; let tni = bn * ${v.wg / v.gm}u + li % ${v.wg / v.gm}u;`,
+    "if (tmi >= p(6u) || tni >= p(7u)) { return; }",
     `let i0 = tmi * ${tm}u; let j0 = tni * ${tn}u;`,
     "let aOff = bi * p(4u); let bOff = bi * p(5u);",
     ...range(tm).map((r) => `let ri_${r} = min(i0 + ${r}u, M - 1u);`),
@@ -119,6 +123,14 @@ export function matmulWgsl(v: MatmulVariant): string {
       );
     }
   }
-  return PRELUDE + decl.join("\n") + elementwiseMain(MATMUL_WG, "p(0u) * p(6u) * p(7u)") + "\n  " + body.join("\n  ") +
+  const main = /* wgsl */ `
+@compute @workgroup_size(${v.wg})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) li: u32) {
+  let g = wid.x + wid.y * nwg.x;
+  let blocksM = p(8u); let blocksN = p(9u);
+  if (g >= p(0u) * blocksM * blocksN) { return; }
+  let bi = g / (blocksM * blocksN); let bm = (g / blocksN) % blocksM; let bn = g % blocksN;`;
+  return PRELUDE + decl.join("\n") + main + "\n  " + body.join("\n  ") +
     "\n}";
 }
