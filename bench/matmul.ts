@@ -28,7 +28,7 @@ const COLUMNS = ["torch", "cpu-blas", "cpu-ts", "webgpu"];
 
 const label = ([m, n, k]: Case) => (m === n && n === k ? `${m}³` : `(${m}×${k})·(${k}×${n})`);
 const flop = ([m, n, k]: Case) => 2 * m * n * k;
-const reason = (e: unknown) => (e instanceof Error ? e.message.split("\n")[0] : String(e));
+const reason = (e: unknown) => (e instanceof Error ? e.message : String(e)).replace(/\s+/g, " ").trim().slice(0, 240);
 
 /** A column: how to get its backend, whether a read must close each rep, and which cases it runs. */
 interface Column {

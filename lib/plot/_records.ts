@@ -23,6 +23,14 @@ export const X_TITLES: Readonly<Record<XField, string>> = {
   time: "Training time (s)",
 };
 
+/** Axis label format per x field: SI prefixes for the large counts ("40k", "1.5G"). */
+export const X_FORMATS: Readonly<Record<XField, string | undefined>> = {
+  step: undefined,
+  tokens: "~s",
+  flops: "~s",
+  time: undefined,
+};
+
 /** The vega-lite schema the builders write (display.ts rewrites it to v5 for JupyterLab). */
 export const SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json";
 

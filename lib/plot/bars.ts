@@ -67,7 +67,7 @@ export function barsWithError(rows: readonly BarRow[], opts: BarsWithErrorOption
       {
         mark: { type: "bar", clip: true, color: "#4c78a8" },
         encoding: {
-          x,
+          x: { ...x, stack: null },
           y,
           tooltip: [{ field: "label" }, { field: "mean", format: ".3f" }, { field: "std", format: ".3f" }],
         },
@@ -75,7 +75,7 @@ export function barsWithError(rows: readonly BarRow[], opts: BarsWithErrorOption
       { mark: { type: "rule", color: "black" }, encoding: { x: { ...x, field: "lo" }, x2: { field: "hi" }, y } },
       {
         mark: { type: "text", align: "left", dx: 4, fontSize: 10 },
-        encoding: { x: { field: "hi", type: "quantitative" }, y, text: { field: "mean", format: ".2f" } },
+        encoding: { x: { ...x, field: "hi" }, y, text: { field: "mean", format: ".2f" } },
       },
     ],
   };

@@ -36,6 +36,11 @@ const KIND_ORDER = [
   "w_resid",
 ];
 
+/** Row label: "self_attn.q_proj.weight" → "q_proj", "fc2.bias" stays. */
+function shortKind(kind: string): string {
+  return kind.replace(/^self_attn\./, "").replace(/\.weight$/, "");
+}
+
 function kindRank(kind: string): number {
   const i = KIND_ORDER.findIndex((k) => kind === k || kind.startsWith(`${k}.`));
   return (i < 0 ? KIND_ORDER.length : i) * 2 + (kind.endsWith(".bias") ? 1 : 0);
@@ -68,7 +73,7 @@ function meanNorms(run: Run, opts: GradHeatmapOptions): Map<string, number> {
  *                 "decoder.layers.0.fc2.weight": [2, 1] as [number, number] };
  * const records = [{ kind: "train" as const, step: 1, tokens: 0, flops: 0, time: 0, lr: 1, loss: 5, gradNorm: 1, grads }];
  * const spec = gradHeatmap({ name: "nf", records });
- * console.log(spec.mark); // rect
+ * console.log("mark" in spec && spec.mark); // rect
  * ```
  */
 export function gradHeatmap(run: Run, opts: GradHeatmapOptions = {}): TopLevelSpec {
@@ -76,12 +81,14 @@ export function gradHeatmap(run: Run, opts: GradHeatmapOptions = {}): TopLevelSp
   if (norm !== "l1" && norm !== "l2") throw new Error(`Invalid norm "${norm}": expected "l1" or "l2"`);
   const means = meanNorms(run, opts);
   const base = opts.relativeTo ? meanNorms(opts.relativeTo, opts) : null;
-  const rows: { kind: string; layer: number; value: number }[] = [];
+  const rows: { kind: string; layer: number; value: number; rank: number }[] = [];
   for (const [name, v] of means) {
     const p = parseLayerParam(name);
     if (!p || (opts.include !== "all" && p.kind.endsWith(".bias"))) continue;
     const value = base ? v / (base.get(name) ?? NaN) : v;
-    if (Number.isFinite(value) && value > 0) rows.push({ kind: p.kind, layer: p.layer, value });
+    if (Number.isFinite(value) && value > 0) {
+      rows.push({ kind: shortKind(p.kind), layer: p.layer, value, rank: kindRank(p.kind) });
+    }
   }
   if (rows.length === 0) {
     throw new Error(
@@ -90,7 +97,8 @@ export function gradHeatmap(run: Run, opts: GradHeatmapOptions = {}): TopLevelSp
         : `Cannot plot a grad heatmap: run "${run.name}" has no per-layer parameter grads`,
     );
   }
-  const kinds = [...new Set(rows.map((r) => r.kind))].sort((a, b) => kindRank(a) - kindRank(b) || a.localeCompare(b));
+  rows.sort((a, b) => a.rank - b.rank || a.kind.localeCompare(b.kind) || a.layer - b.layer);
+  const kinds = [...new Set(rows.map((r) => r.kind))];
   const valueTitle = base ? `${NORM_TITLES[norm]} ratio to ${opts.relativeTo!.name}` : NORM_TITLES[norm];
   return {
     $schema: SCHEMA,
@@ -104,11 +112,12 @@ export function gradHeatmap(run: Run, opts: GradHeatmapOptions = {}): TopLevelSp
     mark: "rect",
     encoding: {
       x: { field: "layer", type: "ordinal", title: "Layer", axis: { labelAngle: 0 } },
-      y: { field: "kind", type: "ordinal", title: "Parameter", sort: kinds },
+      y: { field: "kind", type: "ordinal", title: "Parameter (weight unless .bias)", sort: kinds },
       color: {
         field: "value",
         type: "quantitative",
         title: valueTitle,
+        legend: { orient: "bottom", titleLimit: 400, gradientLength: 220 },
         scale: base ? { type: "log", scheme: "blueorange", domainMid: 1 } : { type: "log", scheme: "viridis" },
       },
       tooltip: [{ field: "kind" }, { field: "layer" }, { field: "value", format: ".4g" }],

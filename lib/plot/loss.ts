@@ -13,6 +13,7 @@ import {
   type Run,
   SCHEMA,
   trainRecords,
+  X_FORMATS,
   X_TITLES,
   type XField,
 } from "./_records.ts";
@@ -89,14 +90,20 @@ export function lossRows(runs: readonly Run[], opts: LossCurveOptions = {}): Los
 export function lossCurve(runs: readonly Run[], opts: LossCurveOptions = {}): TopLevelSpec {
   const x = opts.x ?? "step";
   const rows = lossRows(runs, opts);
-  const xEnc = { field: "x", type: "quantitative" as const, title: X_TITLES[x] };
+  const xEnc = { field: "x", type: "quantitative" as const, title: X_TITLES[x], axis: { format: X_FORMATS[x] } };
   const yEnc = {
     field: "loss",
     type: "quantitative" as const,
     title: "Cross-entropy (nats/token)",
     scale: { type: opts.logY ? "log" as const : "linear" as const, zero: false },
   };
-  const color = { field: "run", type: "nominal" as const, title: "Run", sort: runs.map((r) => r.name) };
+  const color = {
+    field: "run",
+    type: "nominal" as const,
+    title: "Run",
+    sort: runs.map((r) => r.name),
+    legend: { symbolType: "stroke", symbolOpacity: 1, symbolStrokeWidth: 3 },
+  };
   const only = (s: string) => [{ filter: `datum.series === '${s}'` }];
   const tooltip = [{ field: "run" }, { field: "step" }, { field: "loss", format: ".4f" }];
   return {
@@ -109,7 +116,7 @@ export function lossCurve(runs: readonly Run[], opts: LossCurveOptions = {}): To
       {
         transform: only("train (raw)"),
         mark: { type: "line", opacity: 0.2, strokeWidth: 1 },
-        encoding: { x: xEnc, y: yEnc, color: { ...color, legend: null } },
+        encoding: { x: xEnc, y: yEnc, color },
       },
       {
         transform: only("train"),
@@ -122,7 +129,7 @@ export function lossCurve(runs: readonly Run[], opts: LossCurveOptions = {}): To
         encoding: {
           x: xEnc,
           y: yEnc,
-          color: { ...color, legend: null },
+          color,
           shape: { field: "series", type: "nominal", title: "Eval split" },
           tooltip,
         },
@@ -179,7 +186,13 @@ export function perplexityVsCompute(runs: readonly Run[], opts: PerplexityVsComp
     data: { values: rows },
     mark: { type: "line", point: { filled: true, size: 40 } },
     encoding: {
-      x: { field: "x", type: "quantitative", title: `${X_TITLES[x]}, log scale`, scale: { type: "log" } },
+      x: {
+        field: "x",
+        type: "quantitative",
+        title: `${X_TITLES[x]}, log scale`,
+        scale: { type: "log" },
+        axis: { format: X_FORMATS[x] },
+      },
       y: {
         field: "ppl",
         type: "quantitative",

@@ -111,6 +111,7 @@ export function plotlyToVegaLite(fig: PlotlyFigure): TopLevelSpec {
   const layout = fig.layout ?? {};
   const rows: { trace: string; x: number | string; y: number | string; i: number }[] = [];
   const names: string[] = [];
+  const colors: string[] = [];
   const layers: Record<string, unknown>[] = [];
   const xa = axis(layout, "xaxis"), ya = axis(layout, "yaxis");
   let categoricalX = false, categoricalY = false;
@@ -121,6 +122,8 @@ export function plotlyToVegaLite(fig: PlotlyFigure): TopLevelSpec {
     }
     const name = t.name ?? `trace ${k}`;
     names.push(name);
+    const style = (t.line ?? t.marker ?? {}) as { color?: unknown };
+    colors.push(typeof style.color === "string" ? style.color : PALETTE[k % PALETTE.length]);
     const xs = t.x ?? [], ys = t.y ?? [];
     for (let i = 0; i < Math.min(xs.length, ys.length); i++) rows.push({ trace: name, x: xs[i], y: ys[i], i });
     if (xs.some((v) => typeof v === "string")) categoricalX = true;
@@ -144,7 +147,7 @@ export function plotlyToVegaLite(fig: PlotlyFigure): TopLevelSpec {
     encoding: {
       x: enc("x", xa, categoricalX),
       y: enc("y", ya, categoricalY),
-      color: { field: "trace", type: "nominal", title: null, sort: names, scale: { range: PALETTE } },
+      color: { field: "trace", type: "nominal", title: null, sort: names, scale: { domain: names, range: colors } },
       order: { field: "i", type: "quantitative" },
     },
     layer: layers,

@@ -72,7 +72,9 @@ export function lrRampCurves(runs: readonly Run[], opts: LrRampOptions = {}): To
   const rows: { run: string; step: number; loss: number; lr: number; type: "loss" | "explosion" }[] = [];
   for (const { run, recs } of train) {
     for (const r of recs) {
-      if (Number.isFinite(r.loss) && !r.skipped) rows.push({ run: run.name, step: r.step, loss: r.loss, lr: r.lr, type: "loss" });
+      if (Number.isFinite(r.loss) && !r.skipped) {
+        rows.push({ run: run.name, step: r.step, loss: r.loss, lr: r.lr, type: "loss" });
+      }
     }
     const at = explosionStep(recs, { factor });
     const r = recs.find((x) => x.step === at);
@@ -90,7 +92,10 @@ export function lrRampCurves(runs: readonly Run[], opts: LrRampOptions = {}): To
     scale: { domainMax: yMax, zero: false },
   };
   const only = (t: string) => [{ filter: `datum.type === '${t}'` }];
-  const tooltip = [{ field: "run" }, { field: "step" }, { field: "lr", format: ".2e" }, { field: "loss", format: ".3f" }];
+  const tooltip = [{ field: "run" }, { field: "step" }, { field: "lr", format: ".2e" }, {
+    field: "loss",
+    format: ".3f",
+  }];
   return {
     $schema: SCHEMA,
     title: {

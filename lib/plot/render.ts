@@ -5,7 +5,7 @@
  * @module
  */
 import type { TopLevelSpec } from "npm:vega-lite@6.5.0";
-import { plotlyToVegaLite, type PlotlyFigure } from "./plotly.ts";
+import { type PlotlyFigure, plotlyToVegaLite } from "./plotly.ts";
 
 /** Anything the display and save functions accept: a Vega-Lite spec or a Plotly figure. */
 export type Figure = TopLevelSpec | PlotlyFigure;

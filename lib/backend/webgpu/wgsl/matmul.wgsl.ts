@@ -100,7 +100,12 @@ export function matmulWgsl(v: MatmulVariant): string {
   ];
   const body: string[] = [
     "let M = p(1u); let N = p(2u); let K = p(3u);",
-    `let tmi = bm * ${v.gm}u + li / ${v.wg / v.gm}u; let tni = bn * ${v.wg / v.gm}u + li % ${v.wg / v.gm}u;`,
+    // gm = 1 (or wg): a's (b's) rows depend on the workgroup alone, so the compiler can see those loads are uniform.
+    v.gm === 1
+      ? `let tmi = bm; let tni = bn * ${v.wg}u + li;`
+      : v.gm === v.wg
+      ? `let tmi = bm * ${v.wg}u + li; let tni = bn;`
+      : `let tmi = bm * ${v.gm}u + li / ${v.wg / v.gm}u; let tni = bn * ${v.wg / v.gm}u + li % ${v.wg / v.gm}u;`,
     "if (tmi >= p(6u) || tni >= p(7u)) { return; }",
     `let i0 = tmi * ${tm}u; let j0 = tni * ${tn}u;`,
     "let aOff = bi * p(4u); let bOff = bi * p(5u);",
