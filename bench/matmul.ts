@@ -148,6 +148,11 @@ export const matmulGroup: BenchGroup = {
         } catch (e) {
           notes.push(`${col.name} failed on ${label(c)}, dropped: ${reason(e)}`);
           open.delete(col);
+          for (const release of [() => r.free(), () => be.destroy()]) {
+            try {
+              release();
+            } catch { /* already reported the failure that matters */ }
+          }
         }
       }
       const timings = await measure(runners, ctx);

@@ -74,7 +74,7 @@ export function paramKinds(grads: Record<string, unknown>): string[] {
  *            "decoder.layers.1.fc2.weight": [step, 1] as [number, number] },
  * }));
  * const spec = gradNormPanels([{ name: "Pre-LN", records }], { smooth: 2 });
- * console.log(JSON.stringify(spec.title)); // "fc2.weight gradient norm by layer"
+ * console.log("facet" in spec); // true (one panel per run)
  * ```
  */
 export function gradNormPanels(runs: readonly Run[], opts: GradNormPanelsOptions = {}): TopLevelSpec {

@@ -84,7 +84,7 @@ export function lossRows(runs: readonly Run[], opts: LossCurveOptions = {}): Los
  *   gradNorm: 1,
  * }));
  * const spec = lossCurve([{ name: "tiny", records }], { x: "tokens" });
- * console.log(spec.title); // Training loss
+ * console.log("layer" in spec && spec.layer.length); // 3 (raw train, smoothed train, eval points)
  * ```
  */
 export function lossCurve(runs: readonly Run[], opts: LossCurveOptions = {}): TopLevelSpec {
@@ -159,7 +159,7 @@ export interface PerplexityVsComputeOptions {
  *   loss: 3 / i, ppl: Math.exp(3 / i), bpb: 4 / i,
  * }));
  * const spec = perplexityVsCompute([{ name: "nf", records }]);
- * console.log(spec.title); // Perplexity vs compute
+ * console.log("mark" in spec); // true
  * ```
  */
 export function perplexityVsCompute(runs: readonly Run[], opts: PerplexityVsComputeOptions = {}): TopLevelSpec {

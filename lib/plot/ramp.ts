@@ -56,7 +56,7 @@ export interface LrRampOptions extends ExplosionOptions {
  *   kind: "train" as const, step: i + 1, tokens: 0, flops: 0, time: 0, lr: 5e-5 * (i + 1), loss, gradNorm: 1,
  * }));
  * const spec = lrRampCurves([{ name: "baseline", records }]);
- * console.log(JSON.stringify(spec.title)); // {"text":"LR ramp: loss until explosion","subtitle":"markers: first unstable update (loss > 1.5 × running min, or non-finite)"}
+ * console.log("layer" in spec && spec.layer.length); // 3 (loss lines, explosion rules, markers)
  * ```
  */
 export function lrRampCurves(runs: readonly Run[], opts: LrRampOptions = {}): TopLevelSpec {

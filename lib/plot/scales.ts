@@ -49,7 +49,7 @@ type Row =
  * import { learnedScaleBoxes } from "./scales.ts";
  * const s = { min: 0.1, q1: 0.2, median: 0.3, q3: 0.4, max: 0.9, mean: 0.35 };
  * const spec = learnedScaleBoxes({ "decoder.layers.0.ffn_layernorm.weight": s, "decoder.layers.0.c_attn": s });
- * console.log(JSON.stringify(spec.title)); // "Learned scaling parameters"
+ * console.log("facet" in spec); // true (one panel per kind of scale)
  * ```
  */
 export function learnedScaleBoxes(

@@ -98,6 +98,8 @@ export function matmulVariant(a: OpAttrs["matmul"]): MatmulVariant {
     vecB: (a.transB ? a.k : a.n) % 4 === 0 && bStride % 4 === 0,
     tm: 8,
     tn: 8,
+    wg: MATMUL_WG,
+    gm: 1,
   };
 }
 
@@ -127,9 +129,10 @@ export const KERNELS: { [K in OpName]: Plan<K> } = {
   matmul: ([c], [x, w], a) => {
     const v = matmulVariant(a);
     const tilesM = cdiv(a.m, v.tm), tilesN = cdiv(a.n, v.tn);
-    const key = `matmul:${+v.transA}${+v.transB}${+v.vecA}${+v.vecB}:${v.tm}x${v.tn}`;
-    const params = [a.batch, a.m, a.n, a.k, a.aBatchStride, a.bBatchStride, tilesM, tilesN];
-    return [launch(key, () => matmulWgsl(v), [c], [x, w], params, cdiv(a.batch * tilesM * tilesN, MATMUL_WG))];
+    const blocksM = cdiv(tilesM, v.gm), blocksN = cdiv(tilesN, v.wg / v.gm);
+    const key = `matmul:${+v.transA}${+v.transB}${+v.vecA}${+v.vecB}:${v.tm}x${v.tn}:${v.wg}/${v.gm}`;
+    const params = [a.batch, a.m, a.n, a.k, a.aBatchStride, a.bBatchStride, tilesM, tilesN, blocksM, blocksN];
+    return [launch(key, () => matmulWgsl(v), [c], [x, w], params, a.batch * blocksM * blocksN)];
   },
   strided: stridedPlan("strided"),
   scatterStrided: stridedPlan("scatterStrided"),
