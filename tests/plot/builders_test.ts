@@ -1,0 +1,184 @@
+/** Each plot builder on synthetic records: compiles (vega-lite 6 and 5) with no warnings; marks, encodings, titles, scales. */
+import { assert, assertEquals } from "../assert.ts";
+import {
+  barsWithError,
+  explosionStep,
+  gradHeatmap,
+  gradNormPanels,
+  learnedScaleBoxes,
+  lossCurve,
+  lossCurveFigure,
+  lrRampCurves,
+  PAPER_SCALE_MEDIANS,
+  perplexityVsCompute,
+  plotlyToVegaLite,
+} from "../../lib/plot/mod.ts";
+import type { EvalRecord } from "../../lib/metrics/records.ts";
+import { compileBoth, markType, units } from "./_compile.ts";
+import { rampRun, synthRun } from "./_synth.ts";
+
+const preln = synthRun("Pre-LN");
+const nf = synthRun("NormFormer", { deepGrows: true });
+const lastScales = (nf.records.filter((r) => r.kind === "eval").at(-1) as EvalRecord).scales;
+
+function check(spec: any) {
+  const { vega, warnings } = compileBoth(spec);
+  assertEquals(warnings, []);
+  assert.ok(Array.isArray(vega.marks) && vega.marks.length > 0);
+  return spec as Record<string, any>;
+}
+
+Deno.test("lossCurve: raw and smoothed train lines, eval points, x titles with units", () => {
+  const spec = check(lossCurve([preln, nf], { x: "tokens", smooth: 10 }));
+  assertEquals(units(spec).map(markType), ["line", "line", "point"]);
+  const [raw, smooth, evals] = spec.layer;
+  assertEquals(smooth.encoding.x.title, "Training tokens");
+  assertEquals(smooth.encoding.y.title, "Cross-entropy (nats/token)");
+  assertEquals(smooth.encoding.color.field, "run");
+  assertEquals(raw.mark.opacity, 0.2);
+  assertEquals(evals.encoding.shape.title, "Eval split");
+  const rows = spec.data.values as { run: string; series: string; loss: number }[];
+  assertEquals(rows.filter((r) => r.series === "valid" && r.run === "Pre-LN").length, 4); // steps 0, 40, 80, 120
+  const smoothed = rows.filter((r) => r.series === "train" && r.run === "Pre-LN").map((r) => r.loss);
+  assertEquals(smoothed.length, 120);
+  for (const x of ["step", "flops", "time"] as const) check(lossCurve([preln], { x, logY: true }));
+  assertEquals((lossCurve([preln], { logY: true }) as any).layer[0].encoding.y, {
+    field: "loss",
+    type: "quantitative",
+    title: "Cross-entropy (nats/token)",
+    scale: { type: "log", zero: false },
+  });
+  const noEval = lossCurve([preln], { split: null }) as any;
+  assert.ok(noEval.data.values.every((r: { series: string }) => r.series.startsWith("train")));
+});
+
+Deno.test("perplexityVsCompute: log x, step-0 evals dropped, one colour per run", () => {
+  const spec = check(perplexityVsCompute([preln, nf], { x: "flops" }));
+  assertEquals(spec.encoding.x.scale.type, "log");
+  assertEquals(spec.encoding.x.title, "Training compute (FLOPs), log scale");
+  assertEquals(spec.encoding.y.title, "Validation perplexity");
+  assert.ok(spec.data.values.every((r: { x: number }) => r.x > 0));
+  assertEquals(check(perplexityVsCompute([nf], { x: "time" })).encoding.x.title, "Training time (s), log scale");
+});
+
+Deno.test("gradNormPanels: one facet per run, one line per chosen layer, smoothed L1 of fc2.weight", () => {
+  const spec = check(gradNormPanels([preln, nf], { layers: [0, 1, 6, 10, 11], smooth: 20 }));
+  assertEquals(spec.facet.column.field, "run");
+  assertEquals(spec.facet.column.sort, ["Pre-LN", "NormFormer"]);
+  assertEquals(markType(spec.spec), "line");
+  assertEquals(spec.spec.encoding.x.title, "Step");
+  assertEquals(spec.spec.encoding.y.title, "Grad norm (L1, Σ|g|)");
+  assertEquals(spec.spec.encoding.color.field, "layer");
+  const layers = new Set(spec.data.values.map((r: { layer: number }) => r.layer));
+  assertEquals([...layers], [0, 1, 6, 10, 11]);
+  const first = spec.data.values.find((r: { run: string; layer: number }) => r.run === "Pre-LN" && r.layer === 0);
+  assertEquals(first.norm, preln.records.find((r) => r.kind === "train")!.grads!["decoder.layers.0.fc2.weight"][0]);
+  const l2 = check(
+    gradNormPanels([nf], { param: "q_proj.weight", norm: "l2", smooth: 1, steps: [10, 20], logY: true }),
+  );
+  assertEquals(l2.spec.encoding.y.title, "Grad norm (L2, ‖g‖₂)");
+  assertEquals(l2.spec.encoding.y.scale.type, "log");
+  assert.ok(l2.data.values.every((r: { step: number }) => r.step >= 10 && r.step <= 20));
+});
+
+Deno.test("gradHeatmap: rows in layer order, biases only on request, ratio to a baseline centred on 1", () => {
+  const spec = check(gradHeatmap(nf));
+  assertEquals(spec.mark, "rect");
+  assertEquals(spec.encoding.x.title, "Layer");
+  assertEquals(spec.encoding.color.scale.type, "log");
+  assertEquals(spec.encoding.y.sort, [
+    "q_proj",
+    "k_proj",
+    "v_proj",
+    "c_attn",
+    "out_proj",
+    "attn_ln",
+    "fc1",
+    "ffn_layernorm",
+    "fc2",
+  ]);
+  assertEquals(spec.data.values.length, 9 * 12);
+  const all = check(gradHeatmap(nf, { include: "all", norm: "l2" }));
+  assert.ok(all.encoding.y.sort.includes("out_proj.bias"));
+  const rel = check(gradHeatmap(nf, { relativeTo: preln, steps: [1, 50] }));
+  assertEquals(rel.encoding.color.scale.domainMid, 1);
+  assert.ok(rel.title.text.includes("NormFormer / Pre-LN"));
+  const l0 = rel.data.values.find((r: { kind: string; layer: number }) => r.kind === "fc2" && r.layer === 0);
+  assert.ok(Math.abs(l0.value - 1 / 12) < 1e-9, `layer 0 ratio ${l0.value}`);
+});
+
+Deno.test("learnedScaleBoxes: three paper panels, box from quartiles, whiskers, reference at 1, paper medians", () => {
+  const spec = check(learnedScaleBoxes(lastScales, { paperMedians: true }));
+  assertEquals(spec.facet.column.sort, ["FFN LayerNorm", "Post Attn LayerNorm", "HeadScale"]);
+  assertEquals(units(spec).map(markType), ["rule", "bar", "tick", "point", "rule"]);
+  const [whisker, box] = spec.spec.layer;
+  assertEquals([whisker.encoding.y.field, whisker.encoding.y2.field], ["min", "max"]);
+  assertEquals([box.encoding.y.field, box.encoding.y2.field, box.encoding.y.title], ["q1", "q3", "Weight"]);
+  const rows = spec.data.values as { type: string; panel: string; median?: number; ref?: number }[];
+  assertEquals(rows.filter((r) => r.type === "box").length, 36); // w_resid is not one of the three panels
+  assertEquals(rows.filter((r) => r.type === "ref"), [{ type: "ref", panel: "HeadScale", ref: 1 }]);
+  const paperFfn = rows.filter((r) => r.type === "paper" && r.panel === "FFN LayerNorm").map((r) => r.median);
+  assertEquals(paperFfn, [...PAPER_SCALE_MEDIANS.ffn]);
+  const plain = check(learnedScaleBoxes(lastScales));
+  assertEquals(plain.data.values.filter((r: { type: string }) => r.type === "paper").length, 0);
+});
+
+Deno.test("learnedScaleBoxes: only the panels a run has (an ablation without HeadScale)", () => {
+  const noHead = Object.fromEntries(Object.entries(lastScales!).filter(([k]) => !k.endsWith("c_attn")));
+  const spec = check(learnedScaleBoxes(noHead));
+  assertEquals(spec.facet.column.sort, ["FFN LayerNorm", "Post Attn LayerNorm"]);
+  assert.ok(!spec.data.values.some((r: { type: string }) => r.type === "ref"));
+});
+
+Deno.test("explosionStep and lrRampCurves: the first unstable update is marked per run", () => {
+  const a = rampRun("baseline", 30), b = rampRun("NormFormer", 50);
+  assertEquals(explosionStep(a.records), 30);
+  assertEquals(explosionStep(b.records), 50);
+  assertEquals(explosionStep(rampRun("stable", 1000, 50).records), null);
+  const spec = check(lrRampCurves([a, b]));
+  assertEquals(units(spec).map(markType), ["line", "rule", "point"]);
+  assertEquals(spec.layer[0].encoding.y.title, "Train loss (nats/token)");
+  assertEquals(spec.layer[0].encoding.y.scale.domainMax, 1.5 * 5 - 1.5 * 0.02);
+  const marks = spec.data.values.filter((r: { type: string }) => r.type === "explosion");
+  assertEquals(marks.map((r: { run: string; step: number }) => [r.run, r.step]), [["baseline", 30], [
+    "NormFormer",
+    50,
+  ]]);
+  assert.ok(!spec.data.values.some((r: { loss: number }) => !Number.isFinite(r.loss)));
+});
+
+Deno.test("barsWithError: bars, ±std rules and labels; given order or sorted", () => {
+  const rows = [
+    { label: "NormFormer", mean: 15.88, std: 0.05 },
+    { label: "− FFN LN", mean: 16.14, std: 0.08 },
+    { label: "Pre-LN baseline", mean: 16.37, std: 0.07 },
+  ];
+  const spec = check(barsWithError(rows, { valueTitle: "Valid PPL" }));
+  assertEquals(units(spec).map(markType), ["bar", "rule", "text"]);
+  assertEquals(spec.layer[0].encoding.x.title, "Valid PPL (mean ± std)");
+  assertEquals(spec.layer[0].encoding.x.scale.zero, false);
+  assertEquals(spec.layer[0].encoding.y.sort, rows.map((r) => r.label));
+  assertEquals([spec.layer[1].encoding.x.field, spec.layer[1].encoding.x2.field], ["lo", "hi"]);
+  const sorted = check(barsWithError(rows, { sort: "descending", zero: true }));
+  assertEquals(sorted.layer[0].encoding.y.sort, { field: "mean", order: "descending" });
+});
+
+Deno.test("lossCurveFigure and plotlyToVegaLite: a Plotly figure and its static redraw", () => {
+  const fig = lossCurveFigure([preln, nf], { x: "flops" });
+  assertEquals(fig.data.map((t) => [t.name, t.mode]), [
+    ["Pre-LN train", "lines"],
+    ["Pre-LN valid", "markers"],
+    ["NormFormer train", "lines"],
+    ["NormFormer valid", "markers"],
+  ]);
+  assertEquals((fig.layout!.xaxis as any).title.text, "Training compute (FLOPs)");
+  const spec = check(plotlyToVegaLite(fig));
+  assertEquals(spec.encoding.x.title, "Training compute (FLOPs)");
+  assertEquals(spec.encoding.color.sort, fig.data.map((t) => t.name));
+  assertEquals(units(spec).map(markType), ["line", "point", "line", "point"]);
+  const bars = check(plotlyToVegaLite({
+    data: [{ type: "bar", name: "ppl", x: ["a", "b"], y: [1, 2] }],
+    layout: { title: "Bars", yaxis: { type: "log", title: "PPL" } },
+  }));
+  assertEquals([bars.title, bars.encoding.x.type, bars.encoding.y.scale.type], ["Bars", "nominal", "log"]);
+});
