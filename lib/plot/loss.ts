@@ -95,7 +95,7 @@ export function lossCurve(runs: readonly Run[], opts: LossCurveOptions = {}): To
     field: "loss",
     type: "quantitative" as const,
     title: "Cross-entropy (nats/token)",
-    scale: { type: opts.logY ? "log" as const : "linear" as const, zero: false },
+    scale: opts.logY ? { type: "log" as const } : { zero: false },
   };
   const color = {
     field: "run",
@@ -197,7 +197,7 @@ export function perplexityVsCompute(runs: readonly Run[], opts: PerplexityVsComp
         field: "ppl",
         type: "quantitative",
         title: `${split === "valid" ? "Validation" : "Test"} perplexity`,
-        scale: { type: opts.logY ? "log" : "linear", zero: false },
+        scale: opts.logY ? { type: "log" } : { zero: false },
       },
       color: { field: "run", type: "nominal", title: "Run", sort: runs.map((r) => r.name) },
       tooltip: [{ field: "run" }, { field: "step" }, { field: "ppl", format: ".3f" }],

@@ -137,7 +137,7 @@ export function plotlyToVegaLite(fig: PlotlyFigure): TopLevelSpec {
   const enc = (field: "x" | "y", a: typeof xa, categorical: boolean) =>
     categorical
       ? { field, type: "nominal" as const, title: a.title, sort: null }
-      : { field, type: "quantitative" as const, title: a.title, scale: { zero: false, ...a.scale } };
+      : { field, type: "quantitative" as const, title: a.title, scale: "type" in a.scale ? a.scale : { zero: false } };
   return {
     $schema: SCHEMA,
     ...(titleText(layout.title) ? { title: titleText(layout.title)! } : {}),

@@ -71,7 +71,10 @@ async function same<K extends OpName>(
   attrs: OpAttrs[K],
   tol: { rtol?: number; atol?: number; norm?: number; inPlace?: number } = {},
 ): Promise<Data[]> {
-  const [got, want] = await Promise.all([run(g, op, outs, ins, attrs, tol.inPlace), run(cpu, op, outs, ins, attrs, tol.inPlace)]);
+  const [got, want] = await Promise.all([
+    run(g, op, outs, ins, attrs, tol.inPlace),
+    run(cpu, op, outs, ins, attrs, tol.inPlace),
+  ]);
   const what = `${op} ${JSON.stringify(attrs)}`.slice(0, 200);
   got.forEach((x, k) => {
     if (tol.norm) assertNormClose(x, want[k], tol.norm, `${what} out ${k}`);
@@ -127,7 +130,9 @@ test("affine, fill and causalMask match the CPU", async (g) => {
     runs.push(same(g, "affine", [n], [rand(n, -5, 5)], { scale: 1 / 3, bias: -0.7 }));
     for (const value of [0, -1.5, -Infinity, NaN]) runs.push(same(g, "fill", [n], [], { value }));
   }
-  runs.push(run(g, "fill", [new Int32Array(5)], [], { value: -7 }).then(([y]) => assertEquals(y, ints([-7, -7, -7, -7, -7]))));
+  runs.push(
+    run(g, "fill", [new Int32Array(5)], [], { value: -7 }).then(([y]) => assertEquals(y, ints([-7, -7, -7, -7, -7]))),
+  );
   for (const [rows, tq, tk] of [[1, 1, 1], [2, 3, 3], [3, 5, 17], [1, 17, 5]]) {
     for (const value of [-Infinity, -1e9]) {
       runs.push(same(g, "causalMask", [rows * tq * tk], [rand(rows * tq * tk)], { rows, tq, tk, value }));
@@ -178,7 +183,11 @@ test("strided copies and scatterStrided match the CPU (permute, slice, expand, c
     same(g, "strided", [40], [x.subarray(0, 5)], { shape: [8, 5], strides: [0, 1], offset: 0 }), // expand
     same(g, "strided", [1], [x], { shape: [], strides: [], offset: 7 }),
     same(g, "strided", [new Int32Array(6)], [ints([1, 2, 3, -4, 5, 6])], { shape: [3, 2], strides: [1, 3], offset: 0 }),
-    same(g, "strided", [128], [rand(128)], { shape: [2, 2, 2, 2, 2, 2, 2], strides: [64, 32, 16, 8, 4, 2, 1], offset: 0 }),
+    same(g, "strided", [128], [rand(128)], {
+      shape: [2, 2, 2, 2, 2, 2, 2],
+      strides: [64, 32, 16, 8, 4, 2, 1],
+      offset: 0,
+    }),
     same(g, "scatterStrided", [rand(24)], [rand(24), rand(12)], { shape: [4, 3], strides: [6, 1], offset: 3 }, {
       inPlace: 1,
     }),
@@ -190,7 +199,9 @@ test("strided copies and scatterStrided match the CPU (permute, slice, expand, c
 test("gather and scatterAdd match the CPU, with repeated and out-of-range ids", async (g) => {
   const runs: Promise<unknown>[] = [];
   for (const [rows, cols, vocab] of [[1, 1, 1], [3, 17, 5], [129, 3, 7], [200, 70, 11], [5, 130, 300]]) {
-    const ids = ints(Array.from({ length: rows }, (_, r) => (r % 13 === 12 ? -1 : r % 17 === 16 ? vocab : (r * 7) % vocab)));
+    const ids = ints(
+      Array.from({ length: rows }, (_, r) => (r % 13 === 12 ? -1 : r % 17 === 16 ? vocab : (r * 7) % vocab)),
+    );
     runs.push(same(g, "gather", [rows * cols], [rand(vocab * cols), ids], { rows, cols, vocab }));
     runs.push(same(g, "scatterAdd", [vocab * cols], [rand(rows * cols), ids], { rows, cols, vocab }, { rtol: 1e-5 }));
   }
@@ -216,8 +227,17 @@ test("layerNorm forward and backward match the CPU", async (g) => {
   const runs: Promise<unknown>[] = [];
   for (const [rows, cols] of [[1, 1], [3, 17], [5, 129], [64, 256], [2, 3000]]) {
     const x = rand(rows * cols, -3, 3).map((v) => v + 10), gm = rand(cols, 0.5, 1.5), bt = rand(cols);
-    runs.push(same(g, "layerNorm", [rows * cols, rows, rows], [x, gm, bt], { rows, cols, eps: 1e-5 }, { rtol: 1e-4, atol: 1e-5 }));
-    const [, mean, rstd] = await run(cpu, "layerNorm", [rows * cols, rows, rows], [x, gm, bt], { rows, cols, eps: 1e-5 });
+    runs.push(
+      same(g, "layerNorm", [rows * cols, rows, rows], [x, gm, bt], { rows, cols, eps: 1e-5 }, {
+        rtol: 1e-4,
+        atol: 1e-5,
+      }),
+    );
+    const [, mean, rstd] = await run(cpu, "layerNorm", [rows * cols, rows, rows], [x, gm, bt], {
+      rows,
+      cols,
+      eps: 1e-5,
+    });
     const ins = [rand(rows * cols), x, gm, mean, rstd];
     runs.push(same(g, "layerNormBackward", [rows * cols, cols, cols], ins, { rows, cols }, { norm: 1e-5 }));
   }

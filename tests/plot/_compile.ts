@@ -1,26 +1,22 @@
 /**
- * Compile a spec the way both renderers will: vega-lite 6 (ours, for the static fallbacks) and vega-lite 5 (the
- * version JupyterLab's renderer bundles for `application/vnd.vegalite.v5+json`), collecting warnings.
+ * Compile a spec as the static renderer does (vega-lite 6), collecting warnings instead of printing them.
+ * JupyterLab renders the same spec with its bundled vega-lite 5 (display.ts rewrites `$schema`); the builders
+ * use only features both versions have.
  */
-import { compile as compile6 } from "npm:vega-lite@6.5.0";
-import { compile as compile5 } from "npm:vega-lite@5.23.0";
+import { compile } from "npm:vega-lite@6.5.0";
 import type { TopLevelSpec } from "npm:vega-lite@6.5.0";
 
-/** Compile with both major versions; returns the v6 Vega spec and every warning or error message. */
-export function compileBoth(spec: TopLevelSpec): { vega: Record<string, any>; warnings: string[] } {
+/** Compile; returns the Vega spec and every warning or error message. */
+export function compileSpec(spec: TopLevelSpec): { vega: Record<string, any>; warnings: string[] } {
   const warnings: string[] = [];
-  const logger = (tag: string) => {
-    const l: Record<string, unknown> = {
-      level: () => l,
-      info: () => l,
-      debug: () => l,
-      warn: (...a: unknown[]) => (warnings.push(`${tag} warn: ${a.join(" ")}`), l),
-      error: (...a: unknown[]) => (warnings.push(`${tag} error: ${a.join(" ")}`), l),
-    };
-    return l as never;
+  const logger: Record<string, unknown> = {
+    level: () => logger,
+    info: () => logger,
+    debug: () => logger,
+    warn: (...a: unknown[]) => (warnings.push(`warn: ${a.join(" ")}`), logger),
+    error: (...a: unknown[]) => (warnings.push(`error: ${a.join(" ")}`), logger),
   };
-  const vega = compile6(spec, { logger: logger("v6") }).spec as Record<string, any>;
-  compile5({ ...spec, $schema: "https://vega.github.io/schema/vega-lite/v5.json" } as never, { logger: logger("v5") });
+  const vega = compile(spec, { logger: logger as never }).spec as Record<string, any>;
   return { vega, warnings };
 }
 

@@ -87,7 +87,7 @@ export function synthRun(name: string, opts: SynthOptions = {}): Run {
 export function rampRun(name: string, explodeAt: number, steps = 80): Run {
   const records: TrainRecord[] = [];
   for (let step = 1; step <= steps; step++) {
-    const loss = step < explodeAt ? 5 - step / 50 : step < explodeAt + 5 ? 5 + (step - explodeAt + 1) ** 2 : NaN;
+    const loss = step < explodeAt ? 5 - step / 50 : step < explodeAt + 5 ? 5 + 3 * (step - explodeAt + 1) ** 2 : NaN;
     records.push({
       kind: "train",
       step,

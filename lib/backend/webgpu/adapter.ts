@@ -15,10 +15,13 @@ export const DAWN_PACKAGE = "npm:webgpu@0.6.2";
 export interface AdapterInfo {
   /** The provider asked. */
   provider: Provider;
-  /** Vendor, architecture, device and description, as the adapter reports them ("" when it does not). */
+  /** Vendor, as the adapter reports it ("" when it does not; the same for the next three). */
   vendor: string;
+  /** Architecture. */
   architecture: string;
+  /** Device id. */
   device: string;
+  /** Human-readable description, e.g. "llvmpipe (LLVM 15.0.6, 256 bits)". */
   description: string;
   /** True for a software or otherwise limited adapter (Mesa llvmpipe, SwiftShader, WARP). */
   isFallbackAdapter: boolean;

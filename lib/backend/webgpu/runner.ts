@@ -6,7 +6,7 @@
  * one, so the one uniform buffer and pooled temporaries can be refilled for the next batch without waiting.
  * @module
  */
-import { BufferPool, MAP_READ_MODE, READ_USAGE, UPLOAD_USAGE, USAGE } from "./buffers.ts";
+import { type BufferPool, MAP_READ_MODE, READ_USAGE, UPLOAD_USAGE, USAGE } from "./buffers.ts";
 import { PARAM_SLOTS } from "./wgsl/common.wgsl.ts";
 
 /** One compute dispatch: shader key and source, buffers (outputs read_write, then inputs read), params, grid. */

@@ -49,6 +49,3 @@ ${rowMain(WG, "p(0u)")}
   for (var c = li; c < cols; c += ${WG}u) { dx[base + c] = y[base + c] * (dy[base + c] - s); }
 }`;
 }
-
-/** Workgroup size of the row kernels (softmax, LayerNorm, cross-entropy). */
-export const ROW_KERNEL_WG = WG;
