@@ -51,6 +51,18 @@ export { evaluate } from "./lib/train/evaluate.ts";
 export { generate, type GenerateOptions } from "./lib/train/generate.ts";
 export { FIXTURE_CORPUS, openTrainingData, type TrainingData } from "./lib/train/data.ts";
 export { decodeSafetensors, encodeSafetensors, readSafetensors, writeSafetensors } from "./lib/train/safetensors.ts";
+export {
+  exportFairseqStateDict,
+  FAIRSEQ_ARGS_KEY,
+  FAIRSEQ_DECODER_VERSION,
+  FAIRSEQ_EXTRA_KEYS,
+  type FairseqCheckpoint,
+  type HostTensor,
+  importFairseqStateDict,
+  loadFairseqCheckpoint,
+  saveFairseqCheckpoint,
+} from "./lib/train/interop.ts";
+export { type FairseqModelArgs, fairseqModelArgs, modelConfigFromFairseq } from "./lib/train/fairseq_config.ts";
 export { gradNorms } from "./lib/metrics/grad_stats.ts";
 export { learnedScales } from "./lib/metrics/scales.ts";
 export {

@@ -21,7 +21,7 @@ const ignore = gpu === null;
 const cpu = createCpuBackend();
 /** Deno.test that is skipped (with the reason printed above) when there is no adapter. */
 const test = (name: string, fn: (g: WebGpuBackend) => Promise<void>) =>
-  Deno.test({ name: `webgpu ${name}`, ignore, fn: () => fn(gpu!), sanitizeResources: false, sanitizeOps: false });
+  Deno.test({ name: `webgpu ${name}`, ignore, fn: () => fn(gpu!) });
 
 type Data = Float32Array | Int32Array;
 

@@ -140,6 +140,7 @@ export async function createWebGpuBackend(opts: WebGpuOptions = {}): Promise<Web
         throw new Error(`Op "${op}" takes ${no} outputs and ${ni} inputs, got ${outs.length} and ${ins.length}`);
       }
       const o = outs.map((b, k) => check(b, `output ${k} of ${op}`));
+      runner.ensureRoom(2); // an input snapshot below must not be released by a flush before its reader runs
       const inPlace = IN_PLACE[op] ?? 0;
       const i = ins.map((b, k) => {
         const buf = check(b, `input ${k} of ${op}`);

@@ -56,6 +56,11 @@ export class Runner {
     return this.#slots;
   }
 
+  /** Submit first if fewer than `n` dispatch slots are left, so an op's copies and dispatches share a batch. */
+  ensureRoom(n: number): void {
+    if (this.#slots + n > MAX_DISPATCHES) this.flush();
+  }
+
   /** Encode one dispatch into the open batch. */
   dispatch(l: Launch): void {
     if (l.groups === 0) return;

@@ -1,0 +1,35 @@
+/**
+ * What every analysis notebook does first: pick the backend, locate the committed reference results of its
+ * experiment, and offer a re-run. `NK_NOTEBOOK_SIZE=quick` (CI) re-runs the experiment at its quick size in a
+ * temporary folder; `NK_RERUN=1` re-runs the reference size in place (as `deno task experiment <name>` does).
+ * @module
+ */
+import { init } from "../lib/core/init.ts";
+import { readExperiment, readResults, resultsDir, runExperiment } from "../lib/train/experiment.ts";
+import type { RunRecord } from "../lib/metrics/records.ts";
+
+const root = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
+
+/** Results of an experiment: records per run, and its meta.json. */
+export type Results = { runs: Record<string, RunRecord[]>; meta: Record<string, unknown> };
+
+/** Set up a notebook for experiment `name`. */
+export async function notebookSetup(name: string): Promise<{
+  quick: boolean;
+  rerunRequested: boolean;
+  results: string;
+  rerun: () => Promise<Results>;
+}> {
+  const quick = Deno.env.get("NK_NOTEBOOK_SIZE") === "quick";
+  const rerunRequested = Deno.env.get("NK_RERUN") === "1";
+  await init({ backend: "cpu", seed: 1 });
+  const exp = await readExperiment(`${root}/data/experiments/${name}.json`);
+  const results = resultsDir(root, "reference", name);
+  const rerun = async () => {
+    const size = quick ? "quick" : "reference";
+    const outDir = quick ? `${await Deno.makeTempDir()}/${name}` : results;
+    await runExperiment(exp, { size, outDir });
+    return await readResults(outDir);
+  };
+  return { quick, rerunRequested, results, rerun };
+}
