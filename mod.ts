@@ -13,6 +13,8 @@
  * ```
  * @module
  */
+// First, so that a too-old Deno fails here with one line naming the versions.
+export { checkDenoVersion, MIN_DENO_VERSION } from "./lib/core/requirements.ts";
 export type { Backend, DeviceBuffer, DType, OpAttrs, OpName } from "./lib/backend/backend.ts";
 export { type BackendName, type BackendOptions, createBackend, type Provider } from "./lib/backend/select.ts";
 export { createCpuBackend } from "./lib/backend/cpu/mod.ts";

@@ -19,14 +19,14 @@ import * as plot from "../lib/plot/mod.ts";
 import { gradMismatch, gradSeries } from "../lib/metrics/analysis.ts";
 import { PAPER_GRAD_RATIO } from "../lib/metrics/paper.ts";
 import { readResults } from "../lib/train/experiment.ts";
-import { notebookSetup } from "./_setup.ts";
+import { describeRun, notebookSetup } from "./_setup.ts";
 
 const { quick, rerunRequested, results, rerun } = await notebookSetup("gradient_mismatch");
 const ref = await readResults(results);
 const label: Record<string, string> = { postln: "Post-LN", preln: "Pre-LN (baseline)", normformer: "NormFormer" };
 const runs = Object.entries(ref.runs).map(([name, records]) => ({ name: label[name] ?? name, records }));
 console.log(
-  `reference results: ${ref.meta.machine}, ${Object.keys(ref.runs).length} runs, ${
+  `reference results, made by ${describeRun(ref)}; ${Object.keys(ref.runs).length} runs in ${
     Math.round(Number(ref.meta.seconds))
   } s`,
 );

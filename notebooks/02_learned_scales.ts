@@ -19,13 +19,13 @@ import { finalValidLoss, scaleMedians } from "../lib/metrics/analysis.ts";
 import { PAPER_SCALE_MEDIANS } from "../lib/metrics/paper.ts";
 import type { EvalRecord } from "../lib/metrics/records.ts";
 import { readResults } from "../lib/train/experiment.ts";
-import { notebookSetup } from "./_setup.ts";
+import { describeRun, notebookSetup } from "./_setup.ts";
 
 const { quick, rerunRequested, results, rerun } = await notebookSetup("learned_scales");
 const ref = await readResults(results);
 const lastScales = (name: string) =>
   ref.runs[name].filter((r): r is EvalRecord => r.kind === "eval" && r.scales !== undefined).at(-1)!.scales;
-console.log(`reference results: ${ref.meta.machine}, ${Math.round(Number(ref.meta.seconds))} s`);
+console.log(`reference results, made by ${describeRun(ref)}`);
 
 // %% [markdown]
 // ## Our plot: per-layer distributions, with the paper's medians as points

@@ -17,14 +17,14 @@ import * as plot from "../lib/plot/mod.ts";
 import { computeSaving, finalValidLoss } from "../lib/metrics/analysis.ts";
 import { PAPER_COMPUTE_SAVING } from "../lib/metrics/paper.ts";
 import { readResults } from "../lib/train/experiment.ts";
-import { notebookSetup } from "./_setup.ts";
+import { describeRun, notebookSetup } from "./_setup.ts";
 
 const { quick, rerunRequested, results, rerun } = await notebookSetup("perplexity_vs_compute");
 const ref = await readResults(results);
 console.log(
-  `reference results: ${ref.meta.machine}, ${Math.round(Number(ref.meta.seconds))} s for ${
-    Object.keys(ref.runs).length
-  } runs`,
+  `reference results, made by ${describeRun(ref)}; ${Object.keys(ref.runs).length} runs in ${
+    Math.round(Number(ref.meta.seconds))
+  } s`,
 );
 const best = (arch: string) =>
   Object.keys(ref.runs).filter((n) => n.startsWith(arch + "_")).sort((a, b) =>

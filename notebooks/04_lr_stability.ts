@@ -7,8 +7,8 @@
 //
 // **Paper's numbers (updates before explosion, 125M).** Baseline 298, NormFormer 313, NormFormer + λ_resid 270.
 //
-// **Our experiment.** `data/experiments/lr_stability.json`: 6 layers, d = 64, lr = 2e-4·step with no warm-up cap or
-// decay, 3 seeds per variant. An explosion is the first step whose loss is non-finite or above 1.5× its running
+// **Our experiment.** `data/experiments/lr_stability.json`: a small Pre-LN/NormFormer (its exact shape is printed below),
+// lr = k·step with no warm-up cap or decay, 3 seeds per variant. An explosion is the first step whose loss is non-finite or above 1.5× its running
 // minimum (after step 20). We also log the largest |q·k/√Dh| per layer: fp32 does not overflow, so we flag where
 // fp16 (max 65,504) would have.
 
@@ -18,7 +18,7 @@ import { explosionStep, median } from "../lib/metrics/analysis.ts";
 import { PAPER_EXPLOSION_STEP_125M } from "../lib/metrics/paper.ts";
 import type { TrainRecord } from "../lib/metrics/records.ts";
 import { readResults } from "../lib/train/experiment.ts";
-import { notebookSetup } from "./_setup.ts";
+import { describeRun, notebookSetup } from "./_setup.ts";
 
 const { quick, rerunRequested, results, rerun } = await notebookSetup("lr_stability");
 const ref = await readResults(results);
@@ -33,7 +33,7 @@ const seedsOf = (v: string) => Object.keys(ref.runs).filter((n) => n.replace(/_s
 const steps = Object.keys(ref.runs).length
   ? (ref.runs[Object.keys(ref.runs)[0]].filter((r) => r.kind === "train").length)
   : 0;
-console.log(`reference results: ${ref.meta.machine}, ${Math.round(Number(ref.meta.seconds))} s`);
+console.log(`reference results, made by ${describeRun(ref)}`);
 
 // %% [markdown]
 // ## Our plot: training loss under the ramp (explosions marked)

@@ -14,14 +14,14 @@
 import * as plot from "../lib/plot/mod.ts";
 import { finalValidLoss, meanStd } from "../lib/metrics/analysis.ts";
 import { readResults } from "../lib/train/experiment.ts";
-import { notebookSetup } from "./_setup.ts";
+import { describeRun, notebookSetup } from "./_setup.ts";
 
 const { quick, rerunRequested, results, rerun } = await notebookSetup("ablations");
 const ref = await readResults(results);
 console.log(
-  `reference results: ${ref.meta.machine}, ${Math.round(Number(ref.meta.seconds))} s for ${
-    Object.keys(ref.runs).length
-  } runs`,
+  `reference results, made by ${describeRun(ref)}; ${Object.keys(ref.runs).length} runs in ${
+    Math.round(Number(ref.meta.seconds))
+  } s`,
 );
 const variants = [...new Set(Object.keys(ref.runs).map((n) => n.replace(/_s\d+$/, "")))];
 const stats = Object.fromEntries(variants.map((v) => [

@@ -33,3 +33,16 @@ export async function notebookSetup(name: string): Promise<{
   };
   return { quick, rerunRequested, results, rerun };
 }
+
+/** One line describing how a reference run was configured (from meta.json, so the text never drifts). */
+export function describeRun(results: Results, run = Object.keys(results.runs)[0]): string {
+  const info = (results.meta.runs as Record<string, { config: Record<string, unknown>; seconds: number }>)[run];
+  const c = info.config;
+  const lr = c.schedule === "ramp"
+    ? `lr = ${c.rampK}·step`
+    : `${c.schedule} schedule, peak lr ${c.lr}, warm-up ${c.warmup}`;
+  return `${run}: L=${c.layers} d=${c.dModel} H=${c.heads} F=${c.dFF} T=${c.contextLength} B=${c.batchSize}, ${c.steps} steps, ` +
+    `${lr}, ${c.tokenizer} tokens of ${c.corpus}, seed ${c.seed}; ${
+      info.seconds.toFixed(0)
+    } s on ${results.meta.machine} (backend cpu)`;
+}

@@ -70,7 +70,9 @@ function checkTied(out: HostTensor, emb: HostTensor | undefined): void {
   }
   if (at >= 0) {
     fail(
-      `${o} differs from ${e} (|difference| ${worst} at element ${at}); this model ties them, as fairseq's ` +
+      `${o} differs from ${e} (|difference| ${
+        worst.toPrecision(3)
+      } at element ${at}); this model ties them, as fairseq's ` +
         `--share-decoder-input-output-embed does`,
     );
   }

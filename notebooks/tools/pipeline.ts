@@ -1,0 +1,281 @@
+/**
+ * The notebook pipeline behind `deno task notebooks`: keep each `.ipynb` in step with its percent-format source,
+ * type-check the code cells, execute headlessly through `run_nb.py` (nbclient with the IOPub drain fix) with a
+ * hermetic Deno kernelspec, verify outputs (`verify.ts`), and write offline HTML (`lab_offline.html.j2`).
+ * Facts behind each step: /work/shared/NOTEBOOKS.md.
+ * @module
+ */
+import { buildNotebook, extractCode, notebookCells, parsePercent } from "./percent.ts";
+import { verifyNotebook } from "./verify.ts";
+
+const TOOLS = new URL(".", import.meta.url).pathname;
+
+/** How to get the Python side (Debian 12 packages; what the skip message prints). */
+export const INSTALL_HINT = "apt-get install -y jupyter-nbconvert python3-nbclient jupyter-client python3-ipykernel";
+
+/** The external programs the pipeline uses. */
+export interface Tools {
+  /** A Python with nbclient, nbformat, jupyter_client and nbconvert. */
+  python: string;
+  /** Chromium for screenshots, if installed. */
+  chromium: string | null;
+}
+
+async function run(cmd: string, args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}) {
+  try {
+    const out = await new Deno.Command(cmd, { args, ...opts, stdout: "piped", stderr: "piped" }).output();
+    const dec = new TextDecoder();
+    return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  } catch (e) {
+    return { code: -1, stdout: "", stderr: (e as Error).message };
+  }
+}
+
+/** Find Python with the Jupyter modules (Debian's /usr/bin/python3 first) and Chromium; or why not. */
+export async function findTools(): Promise<{ tools: Tools } | { skip: string }> {
+  const modules = ["nbclient", "nbformat", "jupyter_client", "nbconvert"];
+  let missing = "";
+  for (const python of ["/usr/bin/python3", "python3"]) {
+    const r = await run(python, ["-c", `import ${modules.join(", ")}`]);
+    if (r.code === 0) {
+      const chromium = ["/usr/lib/chromium/chromium", "/usr/bin/chromium"].find((p) => {
+        try {
+          return Deno.statSync(p).isFile;
+        } catch {
+          return false;
+        }
+      }) ?? null;
+      return { tools: { python, chromium } };
+    }
+    if (!missing) missing = r.code === -1 ? `${python} not found` : r.stderr.trim().split("\n").at(-1) ?? "";
+  }
+  return { skip: `Jupyter is not installed (${missing}); to run the notebooks: ${INSTALL_HINT}` };
+}
+
+/**
+ * Environment for a hermetic run: a kernelspec for this very deno (`Deno.execPath()`; `deno jupyter --install`
+ * would write to ~/.local/share) found through JUPYTER_PATH, private runtime/config dirs, NO_COLOR for clean
+ * text outputs, and the notebook size.
+ */
+export async function kernelEnv(tmp: string, size: string): Promise<Record<string, string>> {
+  await Deno.mkdir(`${tmp}/jupyter/kernels/deno`, { recursive: true });
+  const spec = {
+    argv: [Deno.execPath(), "jupyter", "--kernel", "--conn", "{connection_file}"],
+    display_name: "Deno",
+    language: "typescript",
+  };
+  await Deno.writeTextFile(`${tmp}/jupyter/kernels/deno/kernel.json`, JSON.stringify(spec, null, 2) + "\n");
+  for (const d of ["xdg", "runtime", "config"]) await Deno.mkdir(`${tmp}/${d}`, { mode: 0o700 });
+  return {
+    JUPYTER_PATH: `${tmp}/jupyter`,
+    JUPYTER_RUNTIME_DIR: `${tmp}/runtime`,
+    JUPYTER_CONFIG_DIR: `${tmp}/config`,
+    XDG_RUNTIME_DIR: `${tmp}/xdg`,
+    NO_COLOR: "1",
+    PYDEVD_DISABLE_FILE_VALIDATION: "1",
+    NK_NOTEBOOK_SIZE: size,
+  };
+}
+
+/** Percent-format sources (`NN_name.ts`) in a folder. */
+export function sourcesIn(dir: string): string[] {
+  return [...Deno.readDirSync(dir)].filter((e) => e.isFile && /^\d\d_[\w-]+\.ts$/.test(e.name)).map((e) => e.name)
+    .sort();
+}
+
+/** Write `NN_name.ipynb` from every source; returns the paths written. */
+export async function buildAll(dir: string): Promise<string[]> {
+  const written: string[] = [];
+  for (const src of sourcesIn(dir)) {
+    const name = src.replace(/\.ts$/, "");
+    const json = buildNotebook(parsePercent(await Deno.readTextFile(`${dir}/${src}`), `${dir}/${src}`), name);
+    const path = `${dir}/${name}.ipynb`;
+    let old = "";
+    try {
+      old = await Deno.readTextFile(path);
+    } catch { /* new notebook */ }
+    if (old !== json) {
+      await Deno.writeTextFile(path, json);
+      written.push(path);
+    }
+  }
+  return written;
+}
+
+/** Problems with the committed notebooks: out of date with their source, or committed with outputs. */
+export async function staleNotebooks(dir: string): Promise<string[]> {
+  const problems: string[] = [];
+  for (const src of sourcesIn(dir)) {
+    const name = src.replace(/\.ts$/, "");
+    let json: string;
+    try {
+      json = await Deno.readTextFile(`${dir}/${name}.ipynb`);
+    } catch {
+      problems.push(`${dir}/${name}.ipynb is missing; build it from ${src}: deno task notebooks --build`);
+      continue;
+    }
+    const built = buildNotebook(parsePercent(await Deno.readTextFile(`${dir}/${src}`), `${dir}/${src}`), name);
+    if (json !== built) {
+      problems.push(`${dir}/${name}.ipynb differs from ${src}; edit the source, then: deno task notebooks --build`);
+    }
+  }
+  for (const e of Deno.readDirSync(dir)) {
+    if (!e.name.endsWith(".ipynb")) continue;
+    const nb = JSON.parse(await Deno.readTextFile(`${dir}/${e.name}`));
+    if (nb.cells?.some((c: { outputs?: unknown[] }) => c.outputs?.length)) {
+      problems.push(`${dir}/${e.name} is committed with outputs; rebuild it (--build) or clear its outputs`);
+    }
+  }
+  return problems;
+}
+
+/** Type-check a notebook's code cells as one script beside it; errors name the cell and line. */
+export async function checkCells(ipynb: string): Promise<string[]> {
+  const dir = ipynb.replace(/\/[^/]*$/, "") || ".";
+  const name = ipynb.replace(/^.*\//, "").replace(/\.ipynb$/, "");
+  const { code, starts } = extractCode(notebookCells(await Deno.readTextFile(ipynb), ipynb));
+  const file = `${dir}/.check_${name}_${crypto.randomUUID().slice(0, 8)}.ts`;
+  await Deno.writeTextFile(file, code);
+  try {
+    const r = await run(Deno.execPath(), ["check", "--quiet", file], { env: { NO_COLOR: "1" } });
+    if (r.code === 0) return [];
+    const base = file.replace(/^.*\//, "").replace(/[.]/g, "\\.");
+    const where = (line: number) => {
+      const s = [...starts].reverse().find((x) => x.line <= line) ?? starts[0];
+      return `${name}.ipynb cell ${s.cell} line ${line - s.line + 1}`;
+    };
+    const text = (r.stderr + r.stdout).replace(
+      new RegExp(`\\S*${base}:(\\d+):(\\d+)`, "g"),
+      (_, l, c) => `${where(+l)}:${c}`,
+    );
+    return [`type check failed:\n${text.trim()}`];
+  } finally {
+    await Deno.remove(file).catch(() => {});
+  }
+}
+
+/** Result of one notebook. */
+export interface NotebookResult {
+  name: string;
+  ok: boolean;
+  problems: string[];
+  figures: number;
+  /** Seconds per stage. */
+  seconds: { check: number; execute: number; html: number; screenshot?: number; total: number };
+  /** Files written. */
+  outputs: string[];
+}
+
+/** Options of `runNotebook`. */
+export interface RunOptions {
+  tools: Tools;
+  env: Record<string, string>;
+  outDir: string;
+  /** Seconds per cell (default 900). */
+  cellTimeout?: number;
+  /** Also take a Chromium screenshot of the HTML. */
+  screenshot?: boolean;
+}
+
+/** Check, execute, verify and render one notebook. */
+export async function runNotebook(ipynb: string, opts: RunOptions): Promise<NotebookResult> {
+  const name = ipynb.replace(/^.*\//, "").replace(/\.ipynb$/, "");
+  const t0 = performance.now();
+  const lap = (() => {
+    let t = t0;
+    return () => {
+      const now = performance.now(), s = (now - t) / 1000;
+      t = now;
+      return Math.round(s * 10) / 10;
+    };
+  })();
+  const result: NotebookResult = {
+    name,
+    ok: false,
+    problems: [],
+    figures: 0,
+    seconds: { check: 0, execute: 0, html: 0, total: 0 },
+    outputs: [],
+  };
+  const finish = () => {
+    result.ok = result.problems.length === 0;
+    result.seconds.total = Math.round((performance.now() - t0) / 100) / 10;
+    return result;
+  };
+  result.problems.push(...await checkCells(ipynb));
+  result.seconds.check = lap();
+  if (result.problems.length) return finish();
+  const out = `${opts.outDir}/${name}.ipynb`;
+  const exec = await run(opts.tools.python, [
+    `${TOOLS}run_nb.py`,
+    ipynb,
+    out,
+    "--timeout",
+    String(opts.cellTimeout ?? 900),
+  ], { env: opts.env });
+  result.seconds.execute = lap();
+  if (exec.code !== 0) result.problems.push(`execution failed (exit ${exec.code}): ${exec.stderr.trim().slice(-2000)}`);
+  let executed: string | null = null;
+  try {
+    executed = await Deno.readTextFile(out);
+    result.outputs.push(out);
+  } catch { /* run_nb.py could not write it */ }
+  if (executed === null) return finish();
+  const v = verifyNotebook(executed);
+  result.figures = v.figures;
+  if (exec.code === 0) result.problems.push(...v.problems);
+  const html = await run(opts.tools.python, [
+    "-m",
+    "nbconvert",
+    "--to",
+    "html",
+    "--template-file",
+    `${TOOLS}lab_offline.html.j2`,
+    "--output-dir",
+    opts.outDir,
+    out,
+  ], { env: opts.env });
+  result.seconds.html = lap();
+  if (html.code !== 0) result.problems.push(`HTML export failed: ${html.stderr.trim().slice(-1000)}`);
+  else result.outputs.push(`${opts.outDir}/${name}.html`);
+  if (opts.screenshot && html.code === 0) {
+    const png = await screenshot(opts.tools, `${opts.outDir}/${name}.html`, `${opts.outDir}/${name}.png`, opts.env);
+    result.seconds.screenshot = lap();
+    if (png) result.outputs.push(png);
+    else result.problems.push("screenshot failed (is chromium installed? apt-get install -y chromium)");
+  }
+  return finish();
+}
+
+/** Screenshot an HTML page with headless Chromium (NOTEBOOKS.md section 4); returns the PNG path or null. */
+export async function screenshot(
+  tools: Tools,
+  html: string,
+  png: string,
+  env: Record<string, string>,
+  size = "1000,4000",
+): Promise<string | null> {
+  if (!tools.chromium) return null;
+  const profile = await Deno.makeTempDir();
+  try {
+    const abs = html.startsWith("/") ? html : `${Deno.cwd()}/${html}`;
+    const r = await run(tools.chromium, [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+      `--user-data-dir=${profile}`,
+      "--hide-scrollbars",
+      `--window-size=${size}`,
+      "--virtual-time-budget=5000",
+      `--screenshot=${png}`,
+      `file://${abs}`,
+    ], { env });
+    return r.code === 0 ? png : null;
+  } finally {
+    await Deno.remove(profile, { recursive: true }).catch(() => {});
+  }
+}
