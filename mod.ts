@@ -15,17 +15,28 @@
  */
 // First, so that a too-old Deno fails here with one line naming the versions.
 export { checkDenoVersion, MIN_DENO_VERSION } from "./lib/core/requirements.ts";
-export type { Backend, DeviceBuffer, DType, OpAttrs, OpName } from "./lib/backend/backend.ts";
+export type { Backend, BinaryFn, DeviceBuffer, DType, OpAttrs, OpName, UnaryFn } from "./lib/backend/backend.ts";
 export { type BackendName, type BackendOptions, createBackend, type Provider } from "./lib/backend/select.ts";
-export { createCpuBackend } from "./lib/backend/cpu/mod.ts";
+export { type CpuBackend, type CpuOptions, createCpuBackend } from "./lib/backend/cpu/mod.ts";
 export { init, type InitOptions } from "./lib/core/init.ts";
-export { Tensor } from "./lib/core/tensor.ts";
-export { arange, type CreateOptions, full, ones, rand, randn, tensor, zeros } from "./lib/core/create.ts";
-export { getBackend, getRng, keep, noGrad, setBackend, setRng, tidy, tidyAsync } from "./lib/core/runtime.ts";
+export { type BackwardFn, Tensor } from "./lib/core/tensor.ts";
+export { arange, type CreateOptions, full, type Nested, ones, rand, randn, tensor, zeros } from "./lib/core/create.ts";
+export {
+  type Disposable,
+  getBackend,
+  getRng,
+  keep,
+  noGrad,
+  setBackend,
+  setRng,
+  tidy,
+  tidyAsync,
+} from "./lib/core/runtime.ts";
 export { Rng, type RngState } from "./lib/core/rng.ts";
 export * as F from "./lib/core/functional.ts";
+export type { MatmulOptions } from "./lib/core/ops_nn.ts";
 export { LayerNorm, Linear, Module } from "./lib/nn/module.ts";
-export { CausalSelfAttention } from "./lib/nn/attention.ts";
+export { type AttentionOptions, CausalSelfAttention } from "./lib/nn/attention.ts";
 export {
   type Arch,
   type HeadScalePlacement,
@@ -36,10 +47,26 @@ export {
 export { DecoderLayer, type ForwardStats, NormFormerLM } from "./lib/model/normformer.ts";
 export { type ParamCount, paramCount, trainingFlopsPerToken } from "./lib/model/sizing.ts";
 export * as data from "./lib/data/mod.ts";
-export { AdamW, type AdamWOptions, type AdamWState } from "./lib/optim/adamw.ts";
+export type {
+  Batch,
+  BatchSampler,
+  BatchSamplerState,
+  DataProgress,
+  DataStage,
+  OnDataProgress,
+  Tokenizer,
+  ValidationSet,
+} from "./lib/data/mod.ts";
+export { AdamW, type AdamWOptions, type AdamWState, type MomentData } from "./lib/optim/adamw.ts";
 export { checkSchedule, lrAt, type ScheduleConfig, type ScheduleName, SCHEDULES } from "./lib/optim/schedule.ts";
 export { clipGradNorm, gradNorm } from "./lib/optim/clip.ts";
-export { ConfigError, resolveConfig, TRAIN_DEFAULTS, type TrainConfig } from "./lib/train/config.ts";
+export {
+  ConfigError,
+  resolveConfig,
+  TRAIN_DEFAULTS,
+  type TrainConfig,
+  type TrainOptions as TrainRunOptions,
+} from "./lib/train/config.ts";
 export { PRESET_LAYERS as presets, PRESET_NAMES, type PresetName } from "./lib/train/presets.ts";
 export { NonFiniteError, train, type TrainOptions, type TrainProgress, type TrainResult } from "./lib/train/loop.ts";
 export {
@@ -48,11 +75,23 @@ export {
   loadCheckpoint,
   type RunState,
   saveCheckpoint,
+  type StateFile,
 } from "./lib/train/checkpoint.ts";
 export { evaluate } from "./lib/train/evaluate.ts";
 export { generate, type GenerateOptions } from "./lib/train/generate.ts";
-export { FIXTURE_CORPUS, openTrainingData, type TrainingData } from "./lib/train/data.ts";
-export { decodeSafetensors, encodeSafetensors, readSafetensors, writeSafetensors } from "./lib/train/safetensors.ts";
+export { type DataConfig, FIXTURE_CORPUS, openTrainingData, type TrainingData } from "./lib/train/data.ts";
+export {
+  type DecodedTensor,
+  type DecodeOptions,
+  decodeSafetensors,
+  encodeSafetensors,
+  readSafetensors,
+  type SafeDtype,
+  type SafeTensor,
+  type SafetensorsFile,
+  type SourceDtype,
+  writeSafetensors,
+} from "./lib/train/safetensors.ts";
 export {
   exportFairseqStateDict,
   FAIRSEQ_ARGS_KEY,

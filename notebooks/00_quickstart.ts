@@ -45,7 +45,7 @@ const model = new nk.NormFormerLM(config);
 const count = nk.paramCount(config);
 const names = model.namedParameters().map(([name]) => name);
 console.log(`${count.total.toLocaleString("en")} parameters, ${count.extraPerLayer} added by NormFormer per layer`);
-console.log(names.filter((n) => n.startsWith("decoder.layers.0.")).join("\n"));
+console.log(`layer 0: ${names.filter((n) => n.startsWith("decoder.layers.0.")).map((n) => n.slice(17)).join(", ")}`);
 
 // %% [markdown]
 // ## Training

@@ -1,13 +1,14 @@
 /**
- * What every command shares: the error policy (a usage or config mistake prints one line and exits 2; any other
- * failure prints its message and exits 1), backend start-up, and loading a model from a checkpoint.
+ * What every command shares: the error policy (bad input — a usage or config mistake, or a missing, corrupted or
+ * mismatched checkpoint — prints one line and exits 2; any other failure prints its message and exits 1), backend
+ * start-up, and loading a model from a checkpoint.
  * @module
  */
 import { UsageError } from "./args.ts";
-import { ConfigError, resolveConfig, type TrainConfig } from "../train/config.ts";
+import { ConfigError, type TrainConfig } from "../train/config.ts";
 import { init } from "../core/init.ts";
 import type { Backend } from "../backend/backend.ts";
-import { loadCheckpoint } from "../train/checkpoint.ts";
+import { loadCheckpoint, restoreCheckpoint } from "../train/checkpoint.ts";
 import { NormFormerLM } from "../model/normformer.ts";
 
 /** Run a command's main, turning errors into one line and an exit code. */
@@ -22,10 +23,18 @@ export async function runMain(main: () => Promise<void>): Promise<void> {
   }
 }
 
-/** Start the configured backend and say which one runs. */
+const BACKENDS = ["cpu", "webgpu", "auto"], PROVIDERS = ["deno", "dawn"];
+
+/** Start the configured backend and say which one runs; an unknown backend or provider name is a `UsageError`. */
 export async function startBackend(
   cfg: { backend: TrainConfig["backend"]; provider: TrainConfig["provider"]; seed?: number },
 ): Promise<Backend> {
+  if (!BACKENDS.includes(cfg.backend)) {
+    throw new UsageError(`Invalid --backend "${cfg.backend}": expected one of ${BACKENDS.join(", ")}`);
+  }
+  if (!PROVIDERS.includes(cfg.provider)) {
+    throw new UsageError(`Invalid --provider "${cfg.provider}": expected one of ${PROVIDERS.join(", ")}`);
+  }
   return await init({ backend: cfg.backend, provider: cfg.provider, seed: cfg.seed });
 }
 
@@ -36,16 +45,27 @@ export function describeBackend(b: Backend): string {
   return extra ? `${b.name} (${extra})` : b.name;
 }
 
-/** Load a checkpoint's config and weights into a new model on the current backend. */
+/**
+ * Load a checkpoint's config and weights into a new model on the current backend. A missing, corrupted or
+ * mismatched checkpoint is bad input: a `UsageError` naming the folder and the file.
+ */
 export async function modelFromCheckpoint(
   dir: string,
 ): Promise<{ model: NormFormerLM; config: TrainConfig; step: number }> {
-  const ckpt = await loadCheckpoint(dir);
-  const config = resolveConfig([ckpt.config]);
-  const model = new NormFormerLM(config);
-  model.loadStateDict(ckpt.model);
-  model.eval();
-  return { model, config, step: ckpt.state.step };
+  try {
+    const ckpt = await loadCheckpoint(dir);
+    const model = new NormFormerLM(ckpt.config);
+    try {
+      restoreCheckpoint(ckpt, model);
+    } catch (e) {
+      model.dispose();
+      throw e;
+    }
+    model.eval();
+    return { model, config: ckpt.config, step: ckpt.state.step };
+  } catch (e) {
+    throw new UsageError((e as Error).message, { cause: e });
+  }
 }
 
 /** Read and parse a JSON config file, naming the file on failure. */

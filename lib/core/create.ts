@@ -19,7 +19,8 @@ export interface CreateOptions {
   backend?: Backend;
 }
 
-type Nested = number | Nested[];
+/** A number or nested arrays of numbers (row-major, outermost first), as `tensor` takes them. */
+export type Nested = number | Nested[];
 
 function flatten(data: Nested, shape: number[], out: number[], depth: number): void {
   if (typeof data === "number") {

@@ -12,7 +12,9 @@ import { getRng } from "./runtime.ts";
 
 /** Transposes applied to the last two axes of each operand. */
 export interface MatmulOptions {
+  /** Use aᵀ (swap a's last two axes). Default false. */
   transA?: boolean;
+  /** Use bᵀ (swap b's last two axes), e.g. for x·Wᵀ with W (out, in). Default false. */
   transB?: boolean;
 }
 

@@ -15,8 +15,8 @@ function parts(version: string): number[] {
 }
 
 /**
- * Throws one clear Error when `found` (default: the running Deno's version, or undefined outside Deno) is older
- * than `required`; returns nothing otherwise.
+ * Throws one clear Error when `found` (default: the running Deno's version; null stands for no Deno at all) is
+ * older than `required`; returns nothing otherwise.
  * @example
  * ```ts
  * import { checkDenoVersion } from "../../mod.ts";
@@ -28,8 +28,8 @@ function parts(version: string): number[] {
  * }
  * ```
  */
-export function checkDenoVersion(found: string | undefined = runningDeno(), required: string = MIN_DENO_VERSION): void {
-  if (found === undefined) {
+export function checkDenoVersion(found: string | null = runningDeno(), required: string = MIN_DENO_VERSION): void {
+  if (found === null) {
     throw new Error(
       `normformer-kit needs Deno ${required} or newer, found no Deno runtime (globalThis.Deno is undefined): ` +
         `run it with deno (https://deno.com)`,
@@ -45,8 +45,8 @@ export function checkDenoVersion(found: string | undefined = runningDeno(), requ
   }
 }
 
-function runningDeno(): string | undefined {
-  return (globalThis as { Deno?: { version?: { deno?: string } } }).Deno?.version?.deno;
+function runningDeno(): string | null {
+  return (globalThis as { Deno?: { version?: { deno?: string } } }).Deno?.version?.deno ?? null;
 }
 
 checkDenoVersion();

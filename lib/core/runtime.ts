@@ -8,7 +8,9 @@ import { Rng } from "./rng.ts";
 
 /** Something a scope can release: a Tensor. */
 export interface Disposable {
+  /** Release the underlying storage. */
   dispose(): void;
+  /** Whether `dispose()` has run. */
   readonly disposed: boolean;
 }
 

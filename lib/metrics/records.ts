@@ -6,16 +6,23 @@
 
 /** Summary of one learned-scale vector (a LayerNorm gain, HeadScale γ or ResScale λ). */
 export interface ScaleSummary {
+  /** Smallest element. */
   min: number;
+  /** First quartile. */
   q1: number;
+  /** Median. */
   median: number;
+  /** Third quartile. */
   q3: number;
+  /** Largest element. */
   max: number;
+  /** Mean. */
   mean: number;
 }
 
 /** One optimizer step. */
 export interface TrainRecord {
+  /** Record type tag. */
   kind: "train";
   /** 1-based update index. */
   step: number;
@@ -41,10 +48,15 @@ export interface TrainRecord {
 
 /** One evaluation. */
 export interface EvalRecord {
+  /** Record type tag. */
   kind: "eval";
+  /** Updates done when evaluated. */
   step: number;
+  /** Training tokens consumed so far. */
   tokens: number;
+  /** Cumulative training FLOPs so far. */
   flops: number;
+  /** Seconds of training so far. */
   time: number;
   /** Which split was evaluated. */
   split: "valid" | "test";

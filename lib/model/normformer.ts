@@ -24,16 +24,26 @@ export interface ForwardStats {
 
 /** One decoder layer; the sublayer order is fairseq's (attention → out-proj → HeadScale → post-attn LN → dropout). */
 export class DecoderLayer extends Module {
+  /** Causal multi-head attention (`self_attn`). */
   readonly selfAttn: CausalSelfAttention;
-  readonly selfAttnLayerNorm: LayerNorm; // LN_a
-  readonly attnLn: LayerNorm | null = null; // LN_pa (postAttnNorm)
-  readonly cAttn: Tensor | null = null; // γ (H) (headScale)
+  /** LN_a (`self_attn_layer_norm`): before attention in Pre-LN, after the residual add in Post-LN. */
+  readonly selfAttnLayerNorm: LayerNorm;
+  /** LN_pa (`attn_ln`), postAttnNorm; null when off. */
+  readonly attnLn: LayerNorm | null = null;
+  /** HeadScale γ (H) (`c_attn`); null when off. */
+  readonly cAttn: Tensor | null = null;
+  /** FFN input projection C → F. */
   readonly fc1: Linear;
+  /** FFN output projection F → C. */
   readonly fc2: Linear;
-  readonly ffnLayernorm: LayerNorm | null = null; // LN_ffn (ffnNorm), width F
-  readonly finalLayerNorm: LayerNorm; // LN_f
-  readonly wResid: Tensor | null = null; // λ (C) (residScale)
+  /** LN_ffn (`ffn_layernorm`, width F), ffnNorm; null when off. */
+  readonly ffnLayernorm: LayerNorm | null = null;
+  /** LN_f (`final_layer_norm`): the FFN's pre-norm in Pre-LN, after the residual add in Post-LN. */
+  readonly finalLayerNorm: LayerNorm;
+  /** ResScale λ (C) (`w_resid`) on the FFN skip path; null when off. */
+  readonly wResid: Tensor | null = null;
 
+  /** Build the layer's parameters for `cfg` (resolved), under fairseq's names. */
   constructor(readonly cfg: ModelConfig) {
     super();
     const { dModel: c, dFF: f, heads: h } = cfg;
@@ -96,12 +106,17 @@ export class DecoderLayer extends Module {
 export class NormFormerLM extends Module {
   /** The resolved configuration. */
   readonly cfg: ModelConfig;
-  readonly embedTokens: Tensor; // E (V, C)
-  readonly embedPositions: Tensor | null = null; // learned (T, C)
+  /** Token embedding E (V, C), tied to the output projection. */
+  readonly embedTokens: Tensor;
+  /** Learned positions (T, C); null with fairseq's sinusoids (the default). */
+  readonly embedPositions: Tensor | null = null;
+  /** The L decoder layers. */
   readonly layers: DecoderLayer[] = [];
-  readonly layerNorm: LayerNorm | null = null; // final LN (Pre-LN variants)
+  /** Final LayerNorm (Pre-LN variants); null for Post-LN. */
+  readonly layerNorm: LayerNorm | null = null;
   #sinusoids: Tensor | null = null;
 
+  /** Build a model from a partial config (defaults filled and checked by `resolveModelConfig`). */
   constructor(config: Partial<ModelConfig>) {
     super();
     const cfg = this.cfg = resolveModelConfig(config);

@@ -8,11 +8,15 @@ import type { ModelConfig } from "./config.ts";
 
 /** Parameters by group, and the total. */
 export interface ParamCount {
+  /** Token embedding V·C (plus learned positions T·C). */
   embedding: number;
+  /** Parameters of one decoder layer, NormFormer's additions included. */
   perLayer: number;
   /** NormFormer's additions per layer: 2C (post-attn LN) + 2F (FFN LN) + H (HeadScale) + C (ResScale). */
   extraPerLayer: number;
+  /** The final LayerNorm's 2C (Pre-LN variants), else 0. */
   finalNorm: number;
+  /** Everything, the tied output projection counted once. */
   total: number;
 }
 

@@ -21,12 +21,18 @@ export interface AttentionOptions {
 
 /** Causal MHA; `cAttn` (H) is HeadScale's γ, registered by the owning layer as fairseq's `c_attn`. */
 export class CausalSelfAttention extends Module {
+  /** Query projection (`q_proj`), C → C. */
   readonly qProj: Linear;
+  /** Key projection (`k_proj`), C → C. */
   readonly kProj: Linear;
+  /** Value projection (`v_proj`), C → C. */
   readonly vProj: Linear;
+  /** Output projection (`out_proj`), C → C. */
   readonly outProj: Linear;
+  /** Dh = C / H. */
   readonly headDim: number;
 
+  /** Build the four projections with fairseq's inits for width `dModel` and `heads` heads. */
   constructor(readonly dModel: number, readonly heads: number, readonly opts: AttentionOptions) {
     super();
     this.headDim = dModel / heads;

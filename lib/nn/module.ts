@@ -116,6 +116,7 @@ export class Linear extends Module {
   readonly weight: Tensor;
   /** (out). */
   readonly bias: Tensor;
+  /** W (outFeatures, inFeatures) and b (outFeatures), uniform with PyTorch's bounds unless `init` overrides them. */
   constructor(inFeatures: number, outFeatures: number, init: LinearInit = {}) {
     super();
     const def = 1 / Math.sqrt(inFeatures);
@@ -135,6 +136,7 @@ export class LayerNorm extends Module {
   readonly weight: Tensor;
   /** Bias b (C). */
   readonly bias: Tensor;
+  /** Gain 1 and bias 0 of width `dim`; `eps` is added to the variance. */
   constructor(dim: number, readonly eps = 1e-5) {
     super();
     this.weight = this.addParam("weight", full([dim], 1));

@@ -3,7 +3,7 @@
  * bundle with the interactive type JupyterLab renders (`application/vnd.vegalite.v5+json`, `$schema` rewritten to
  * v5 since JupyterLab's renderer registers no v6 type; or `application/vnd.plotly.v1+json`) plus static
  * `image/svg+xml` and `image/png` fallbacks for nbconvert HTML and GitHub, which render neither interactive type.
- * Outside a kernel nothing is emitted and the same objects save files (`saveFigure`).
+ * Outside a kernel nothing is emitted and the same objects save files (`saveFigure`, `figure(spec).save(path)`).
  * @module
  */
 import { type Figure, isPlotlyFigure, renderSvg, svgToPng } from "./render.ts";
@@ -108,19 +108,16 @@ export function figure(spec: Figure, opts: BundleOptions = {}): FigureHandle {
 /**
  * Show a figure now (also mid-cell, inside loops). In a kernel it emits a display_data message and then yields
  * once to the event loop, which keeps the message ahead of the cell's idle status (a Deno 2.9 kernel can publish
- * outputs after idle; see NOTEBOOKS.md). Outside a kernel it emits nothing. Returns the bundle either way.
+ * outputs after idle; see NOTEBOOKS.md). Outside a kernel it does nothing (use `saveFigure` there). Resolves to
+ * nothing, so `await display(...)` as a cell's last line adds no second output.
  * @example
  * ```ts
  * import { display } from "./display.ts";
- * const bundle = await display({ data: { values: [{ a: 1 }] }, mark: "point", encoding: { x: { field: "a", type: "quantitative" } } });
- * console.log(String(bundle["image/svg+xml"]).startsWith("<svg")); // true
+ * await display({ data: { values: [{ a: 1 }] }, mark: "point", encoding: { x: { field: "a", type: "quantitative" } } });
  * ```
  */
-export async function display(spec: Figure, opts: BundleOptions = {}): Promise<MimeBundle> {
-  const bundle = await mimeBundle(spec, opts);
-  if (inJupyter()) {
-    await Deno.jupyter.display(bundle, { raw: true });
-    await new Promise((resolve) => setTimeout(resolve, 0));
-  }
-  return bundle;
+export async function display(spec: Figure, opts: BundleOptions = {}): Promise<void> {
+  if (!inJupyter()) return;
+  await Deno.jupyter.display(await mimeBundle(spec, opts), { raw: true });
+  await new Promise((resolve) => setTimeout(resolve, 0));
 }

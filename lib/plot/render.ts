@@ -57,7 +57,8 @@ export async function renderSvg(fig: Figure): Promise<RenderedSvg> {
       throw new Error(`Cannot compile the Vega-Lite spec: ${a.map(String).join(" ")}`);
     },
   };
-  const compiled = vl.compile(spec, { logger: vlLogger as never }).spec;
+  // Vega tags the data objects it ingests (Symbol(vega_id)); compile a copy so the caller's spec stays clean.
+  const compiled = vl.compile(structuredClone(spec), { logger: vlLogger as never }).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: "none", logLevel: vega.Warn });
   view.logger({
     level: () => view as never,

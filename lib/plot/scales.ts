@@ -43,7 +43,8 @@ type Row =
 
 /**
  * Box plots of learned scales by layer from an eval record's `scales` summaries, in three panels (those present),
- * with a reference line at 1 in the HeadScale panel and, when asked, the paper's medians as points.
+ * with a reference line at 1 in the HeadScale panel and, when asked, the paper's medians as points (for the
+ * layers the run has).
  * @example
  * ```ts
  * import { learnedScaleBoxes } from "./scales.ts";
@@ -77,7 +78,12 @@ export function learnedScaleBoxes(
       ["HeadScale", medians.headScale],
     ];
     for (const [panel, values] of byPanel) {
-      if (panels.includes(panel)) values.forEach((median, layer) => rows.push({ type: "paper", panel, layer, median }));
+      const layers = new Set(
+        rows.filter((r) => r.type === "box" && r.panel === panel).map((r) => (r as { layer: number }).layer),
+      );
+      values.forEach((median, layer) => {
+        if (layers.has(layer)) rows.push({ type: "paper", panel, layer, median });
+      });
     }
   }
   if (panels.includes("HeadScale")) rows.push({ type: "ref", panel: "HeadScale", ref: 1 });
@@ -122,16 +128,21 @@ export function learnedScaleBoxes(
           mark: { type: "tick", color: "white", size: 12, thickness: 2 },
           encoding: { x, y: { ...y, field: "median" } },
         },
-        {
-          transform: only("paper"),
-          mark: { type: "point", filled: true, size: 40, shape: "diamond" },
-          encoding: { x, y: { ...y, field: "median" }, color: { datum: "paper median (≈)", ...source } },
-        },
-        {
-          transform: only("ref"),
-          mark: { type: "rule", strokeDash: [4, 3], color: "gray" },
-          encoding: { y: { field: "ref", type: "quantitative" } },
-        },
+        // Layers with no rows at all make Vega warn about an infinite extent, so add them only when used.
+        ...(rows.some((r) => r.type === "paper")
+          ? [{
+            transform: only("paper"),
+            mark: { type: "point" as const, filled: true, size: 40, shape: "diamond" },
+            encoding: { x, y: { ...y, field: "median" }, color: { datum: "paper median (≈)", ...source } },
+          }]
+          : []),
+        ...(panels.includes("HeadScale")
+          ? [{
+            transform: only("ref"),
+            mark: { type: "rule" as const, strokeDash: [4, 3], color: "gray" },
+            encoding: { y: { field: "ref", type: "quantitative" as const } },
+          }]
+          : []),
       ],
     },
   };

@@ -4,7 +4,8 @@
  * @module
  */
 
-function dirname(path: string): string {
+/** The folder part of `path` ("." when there is none). */
+export function dirname(path: string): string {
   const i = Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\"));
   if (i < 0) return ".";
   return i === 0 ? path.slice(0, 1) : path.slice(0, i);
@@ -42,6 +43,24 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<
     await Deno.remove(tmp).catch(() => {});
     throw new Error(`Cannot write ${path} atomically: ${(e as Error).message}`, { cause: e });
   }
+  await syncDir(dir);
+}
+
+/**
+ * Flushes a directory's entries (renames, creations, removals) to disk, so they survive a power loss, where the
+ * platform allows it: POSIX only (Windows cannot open a directory), and some filesystems refuse fsync on a
+ * directory, in which case this does nothing (the renames themselves are still atomic).
+ * @example
+ * ```ts
+ * import { syncDir } from "./atomic.ts";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/a.tmp`, "x");
+ * await Deno.rename(`${dir}/a.tmp`, `${dir}/a`);
+ * await syncDir(dir);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function syncDir(dir: string): Promise<void> {
   if (Deno.build.os === "windows") return;
   try {
     const d = await Deno.open(dir, { read: true });

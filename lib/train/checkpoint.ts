@@ -3,12 +3,34 @@
  * `optimizer.safetensors` (`<name>.exp_avg`, `<name>.exp_avg_sq`), `config.json` and `state.json` (step, RNG,
  * data position, SHA-256 of both tensor files). Written to a temporary folder, flushed, then swapped in by
  * renames, so a crash leaves either the previous checkpoint or the new one, never a mix.
+ *
+ * The swap, and what a crash at each point leaves (`loadCheckpoint` reads `<dir>` when it has a state.json, else
+ * `<dir>.prev`; a `<dir>.tmp` is never read):
+ * 1. fill and fsync `<dir>.tmp`: `<dir>` is the old checkpoint;
+ * 2. rename `<dir>` → `<dir>.prev`: only `<dir>.prev` (the old checkpoint) is complete;
+ * 3. rename `<dir>.tmp` → `<dir>`, fsync the parent: `<dir>` is the new checkpoint;
+ * 4. remove `<dir>.prev`: a half-removed `<dir>.prev` is ignored because `<dir>` is complete.
+ *
+ * Fault injection for tests: when the environment variable `NK_FAULT_CHECKPOINT_DELAY_MS` is set (and env access
+ * is granted), `saveCheckpoint` sleeps that many milliseconds after each file write, rename and removal, so a test
+ * can kill the process at any point of a save. Unset, it costs one permission query per save.
  * @module
  */
 import type { Tensor } from "../core/tensor.ts";
 import type { RngState } from "../core/rng.ts";
 import { sha256Hex } from "../data/hash.ts";
+import { dirname, syncDir } from "./atomic.ts";
+import { resolveConfig, type TrainConfig } from "./config.ts";
 import { type DecodedTensor, decodeSafetensors, encodeSafetensors, type SafeTensor } from "./safetensors.ts";
+
+/**
+ * A checkpoint that cannot be used: missing, corrupted, from another model, or inconsistent with its run folder.
+ * The message names the folder and the file. The CLI treats it as bad input (exit code 2).
+ */
+export class CheckpointError extends Error {
+  /** "CheckpointError", so callers can tell a bad checkpoint from a failure of the run itself. */
+  override name = "CheckpointError";
+}
 
 /** Format version written into state.json. */
 export const CHECKPOINT_FORMAT = 1;
@@ -35,6 +57,7 @@ export interface RunState {
 
 /** What state.json holds. */
 export interface StateFile extends RunState {
+  /** `CHECKPOINT_FORMAT` of the writer. */
   format: number;
   /** SHA-256 of model.safetensors and optimizer.safetensors. */
   sha256: { model: string; optimizer: string };
@@ -42,8 +65,8 @@ export interface StateFile extends RunState {
 
 /** A loaded checkpoint. */
 export interface Checkpoint {
-  /** The resolved config saved with it. */
-  config: Record<string, unknown>;
+  /** The config saved with it, checked and resolved by `resolveConfig`. */
+  config: TrainConfig;
   /** Parameters by fairseq name. */
   model: Record<string, DecodedTensor>;
   /** Optimizer moments by name. */
@@ -78,8 +101,23 @@ async function exists(path: string): Promise<boolean> {
     await Deno.stat(path);
     return true;
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
+    // A path under a regular file ("out/file/run") cannot exist either.
+    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) return false;
     throw e;
+  }
+}
+
+/** The environment variable that slows `saveCheckpoint` down for crash tests (see the module doc). */
+export const FAULT_DELAY_ENV = "NK_FAULT_CHECKPOINT_DELAY_MS";
+
+/** The injected pause of a save, in ms: 0 unless `NK_FAULT_CHECKPOINT_DELAY_MS` is set and readable. */
+function faultDelayMs(): number {
+  try {
+    if (Deno.permissions.querySync({ name: "env", variable: FAULT_DELAY_ENV }).state !== "granted") return 0;
+    const ms = Number(Deno.env.get(FAULT_DELAY_ENV) ?? 0);
+    return Number.isFinite(ms) && ms > 0 ? ms : 0;
+  } catch {
+    return 0;
   }
 }
 
@@ -98,21 +136,41 @@ export async function saveCheckpoint(
     ...parts.state,
     sha256: { model: await sha256Hex(model), optimizer: await sha256Hex(optimizer) },
   };
-  const tmp = `${dir}.tmp`, prev = `${dir}.prev`;
+  const tmp = `${dir}.tmp`, prev = `${dir}.prev`, parent = dirname(dir);
+  const delay = faultDelayMs();
+  const pause = delay ? () => new Promise((r) => setTimeout(r, delay)) : () => Promise.resolve();
   await Deno.remove(tmp, { recursive: true }).catch(() => {});
   await Deno.mkdir(tmp, { recursive: true });
   const enc = new TextEncoder();
-  await writeSynced(`${tmp}/model.safetensors`, model);
-  await writeSynced(`${tmp}/optimizer.safetensors`, optimizer);
-  await writeSynced(`${tmp}/config.json`, enc.encode(JSON.stringify(parts.config, null, 2) + "\n"));
-  await writeSynced(`${tmp}/state.json`, enc.encode(JSON.stringify(state, null, 2) + "\n"));
-  const hadOld = await exists(dir);
-  if (hadOld) {
+  const files: [string, Uint8Array][] = [
+    ["model.safetensors", model],
+    ["optimizer.safetensors", optimizer],
+    ["config.json", enc.encode(JSON.stringify(parts.config, null, 2) + "\n")],
+    ["state.json", enc.encode(JSON.stringify(state, null, 2) + "\n")], // last: its presence marks a whole folder
+  ];
+  for (const [name, bytes] of files) {
+    await pause();
+    await writeSynced(`${tmp}/${name}`, bytes);
+  }
+  await syncDir(tmp);
+  await pause();
+  // Only a complete <dir> may become <dir>.prev; when <dir> is missing (a crash after step 2 of an earlier save),
+  // <dir>.prev is that save's old checkpoint and stays until the new one is in place.
+  if (await exists(`${dir}/state.json`)) {
     await Deno.remove(prev, { recursive: true }).catch(() => {});
+    await pause();
     await Deno.rename(dir, prev);
+    await pause();
+  } else {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
   await Deno.rename(tmp, dir);
-  if (hadOld) await Deno.remove(prev, { recursive: true });
+  await syncDir(parent);
+  await pause();
+  await Deno.remove(prev, { recursive: true }).catch((e) => {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  });
+  await syncDir(parent);
 }
 
 /** Whether a checkpoint (or an interrupted swap's previous one) exists at `dir`. */
@@ -121,8 +179,20 @@ export async function hasCheckpoint(dir: string): Promise<boolean> {
 }
 
 /**
- * Read and verify a checkpoint: state.json's format and checksums, both tensor files, config.json. Every problem
- * is an error naming the folder and the file.
+ * Read and verify a checkpoint: state.json's format, fields and checksums, both tensor files, and config.json
+ * (through `resolveConfig`). Reads `<dir>` when it has a state.json, else `<dir>.prev` (left by a save interrupted
+ * between its two renames); never `<dir>.tmp`. Every problem is an error that names the folder and the file:
+ * `Cannot load checkpoint "<dir>": <file>: <what is wrong>`. Tensor names and shapes are checked against a model by
+ * `restoreCheckpoint`.
+ * @example
+ * ```ts
+ * import { loadCheckpoint } from "./checkpoint.ts";
+ * try {
+ *   await loadCheckpoint("runs/no-such-run/checkpoint");
+ * } catch (e) {
+ *   console.log((e as Error).message); // Cannot load checkpoint "runs/no-such-run/checkpoint": no state.json there
+ * }
+ * ```
  */
 export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
   const where = (await exists(`${dir}/state.json`))
@@ -130,51 +200,172 @@ export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
     : (await exists(`${dir}.prev/state.json`))
     ? `${dir}.prev`
     : null;
-  if (!where) throw new Error(`Cannot load checkpoint "${dir}": no state.json there`);
+  if (!where) throw new CheckpointError(`Cannot load checkpoint "${dir}": no state.json there`);
+  const fail = (msg: string) => new CheckpointError(`Cannot load checkpoint "${where}": ${msg}`);
   const read = async (name: string) => {
     try {
       return await Deno.readFile(`${where}/${name}`);
     } catch (e) {
-      throw new Error(`Cannot load checkpoint "${where}": ${name} is unreadable (${(e as Error).message})`);
+      throw fail(`${name} is unreadable (${(e as Error).message})`);
     }
   };
   const json = (name: string, bytes: Uint8Array) => {
     try {
-      const v = JSON.parse(new TextDecoder().decode(bytes));
+      const v = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
       if (v === null || typeof v !== "object" || Array.isArray(v)) throw new Error("not an object");
       return v;
     } catch (e) {
-      throw new Error(`Cannot load checkpoint "${where}": ${name} is not a JSON object (${(e as Error).message})`);
+      throw fail(`${name} is not a JSON object (${(e as Error).message})`);
     }
   };
   const state = json("state.json", await read("state.json")) as StateFile;
-  if (state.format !== CHECKPOINT_FORMAT) {
-    throw new Error(`Cannot load checkpoint "${where}": format ${state.format}, expected ${CHECKPOINT_FORMAT}`);
-  }
-  for (const key of ["step", "tokens", "flops", "time", "metricsLines", "skippedSteps"] as const) {
-    if (typeof state[key] !== "number" || !(state[key] >= 0)) {
-      throw new Error(
-        `Cannot load checkpoint "${where}": state.json ${key} is ${JSON.stringify(state[key])}, expected a number ≥ 0`,
-      );
-    }
-  }
+  checkState(state, (msg) => fail(`state.json ${msg}`));
   const files: Record<string, Record<string, DecodedTensor>> = {};
   for (const part of ["model", "optimizer"] as const) {
     const bytes = await read(`${part}.safetensors`);
     const sum = await sha256Hex(bytes);
-    if (sum !== state.sha256?.[part]) {
-      throw new Error(
-        `Cannot load checkpoint "${where}": ${part}.safetensors is corrupted or was changed (SHA-256 ${
-          sum.slice(0, 12)
-        }…, state.json says ${String(state.sha256?.[part]).slice(0, 12)}…)`,
+    if (sum !== state.sha256[part]) {
+      throw fail(
+        `${part}.safetensors is corrupted or was changed (SHA-256 ${sum.slice(0, 12)}…, state.json says ${
+          state.sha256[part].slice(0, 12)
+        }…)`,
       );
     }
     try {
       files[part] = decodeSafetensors(bytes).tensors;
     } catch (e) {
-      throw new Error(`Cannot load checkpoint "${where}": ${part}.safetensors: ${(e as Error).message}`);
+      throw fail(`${part}.safetensors: ${(e as Error).message}`);
     }
   }
-  const config = json("config.json", await read("config.json"));
+  let config: TrainConfig;
+  try {
+    config = resolveConfig([json("config.json", await read("config.json"))]);
+  } catch (e) {
+    if (e instanceof CheckpointError) throw e;
+    throw fail(`config.json: ${(e as Error).message}`);
+  }
   return { config, model: files.model, optimizer: files.optimizer, state, dir: where };
+}
+
+/** Check state.json's fields (the sampler state is checked by the sampler when a run resumes). */
+function checkState(state: StateFile, fail: (msg: string) => Error): void {
+  if (state.format !== CHECKPOINT_FORMAT) {
+    throw fail(`format is ${JSON.stringify(state.format)}, expected ${CHECKPOINT_FORMAT}`);
+  }
+  for (const key of ["step", "tokens", "flops", "time", "metricsLines", "skippedSteps"] as const) {
+    const v = state[key];
+    const integer = key !== "flops" && key !== "time";
+    if (typeof v !== "number" || !Number.isFinite(v) || v < 0 || (integer && !Number.isInteger(v))) {
+      throw fail(`${key} is ${JSON.stringify(v)}, expected ${integer ? "an integer" : "a finite number"} ≥ 0`);
+    }
+  }
+  if (state.skippedSteps > state.step) {
+    throw fail(`skippedSteps ${state.skippedSteps} exceeds step ${state.step}`);
+  }
+  const rng = state.rng as unknown;
+  if (!Array.isArray(rng) || rng.length !== 4 || rng.some((w) => !Number.isInteger(w) || w < 0 || w >= 2 ** 32)) {
+    throw fail(`rng is ${JSON.stringify(rng)}, expected four u32 words`);
+  }
+  if (state.sampler !== null && (typeof state.sampler !== "object" || Array.isArray(state.sampler))) {
+    throw fail(`sampler is ${JSON.stringify(state.sampler)}, expected an object or null`);
+  }
+  const sums = state.sha256 as unknown as Record<string, unknown> | undefined;
+  for (const part of ["model", "optimizer"]) {
+    const sum = sums?.[part];
+    if (typeof sum !== "string" || !/^[0-9a-f]{64}$/.test(sum)) {
+      throw fail(`sha256.${part} is ${JSON.stringify(sum)}, expected 64 hex digits`);
+    }
+  }
+}
+
+/** What `restoreCheckpoint` writes weights into (a `Module`). */
+export interface WeightTarget {
+  /** Copy tensors by name, checking names and shapes (see `Module.loadStateDict`). */
+  loadStateDict(tensors: Record<string, DecodedTensor>): void;
+}
+
+/** What `restoreCheckpoint` writes optimizer moments into (an `AdamW`). */
+export interface MomentTarget {
+  /** Copy moments by name, checking names and shapes, and set the update count. */
+  loadOptimizerTensors(tensors: Record<string, DecodedTensor>, step: number): void;
+}
+
+/**
+ * Copy a loaded checkpoint's weights into `model` (built from `ckpt.config`) and, when given, its moments into
+ * `optimizer` (whose update count becomes step − skippedSteps). A missing or extra tensor, or a shape that
+ * disagrees with the config, is an error naming the checkpoint and the file.
+ * @example
+ * ```ts
+ * import * as nk from "../../mod.ts";
+ * import { loadCheckpoint, restoreCheckpoint } from "./checkpoint.ts";
+ * await nk.init({ backend: "cpu" });
+ * const dir = await Deno.makeTempDir();
+ * const config = nk.resolveConfig([{ corpus: "fixture", layers: 1, dModel: 32, dFF: 64, contextLength: 32 }]);
+ * const run = await nk.train({ config: { ...config, steps: 1, evalEvery: 0, batchSize: 2 }, runDir: dir });
+ * const ckpt = await loadCheckpoint(`${dir}/checkpoint`);
+ * const model = new nk.NormFormerLM(ckpt.config);
+ * restoreCheckpoint(ckpt, model);
+ * run.model.dispose();
+ * run.optimizer.dispose();
+ * model.dispose();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export function restoreCheckpoint(ckpt: Checkpoint, model: WeightTarget, optimizer?: MomentTarget): void {
+  const strip = (e: unknown) => (e as Error).message.replace(/^Cannot load (weights|optimizer state): /, "");
+  try {
+    model.loadStateDict(ckpt.model);
+  } catch (e) {
+    throw new CheckpointError(`Cannot load checkpoint "${ckpt.dir}": model.safetensors: ${strip(e)}`);
+  }
+  if (!optimizer) return;
+  try {
+    optimizer.loadOptimizerTensors(ckpt.optimizer, ckpt.state.step - ckpt.state.skippedSteps);
+  } catch (e) {
+    throw new CheckpointError(`Cannot load checkpoint "${ckpt.dir}": optimizer.safetensors: ${strip(e)}`);
+  }
+}
+
+/** The config keys that fix a model's parameters: a run resumes only when they all match. */
+const MODEL_KEYS = [
+  "arch",
+  "vocabSize",
+  "dModel",
+  "heads",
+  "dFF",
+  "layers",
+  "postAttnNorm",
+  "headScale",
+  "headScalePlacement",
+  "ffnNorm",
+  "residScale",
+  "activation",
+  "positions",
+] as const;
+
+/**
+ * Check that a checkpoint can resume a run of `cfg`: the same model shape, arch and switches (run fields such as
+ * `steps` or `lr` may differ). Throws a `CheckpointError` naming the first key that differs.
+ * @example
+ * ```ts
+ * import { checkResumable, type Checkpoint } from "./checkpoint.ts";
+ * import { resolveConfig } from "./config.ts";
+ * const ckpt = { config: resolveConfig([{ arch: "preln" }]), dir: "runs/a/checkpoint" } as Checkpoint;
+ * try {
+ *   checkResumable(ckpt, resolveConfig([{ arch: "normformer" }]));
+ * } catch (e) {
+ *   console.log((e as Error).message); // Cannot resume from "runs/a/checkpoint": the checkpoint has arch "preln", …
+ * }
+ * ```
+ */
+export function checkResumable(ckpt: Checkpoint, cfg: TrainConfig): void {
+  for (const key of MODEL_KEYS) {
+    if (ckpt.config[key] !== cfg[key]) {
+      throw new CheckpointError(
+        `Cannot resume from "${ckpt.dir}": the checkpoint has ${key} ${JSON.stringify(ckpt.config[key])}, the config ${
+          JSON.stringify(cfg[key])
+        }`,
+      );
+    }
+  }
 }

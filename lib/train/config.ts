@@ -75,6 +75,7 @@ export type TrainConfig = ModelConfig & TrainOptions;
 
 /** A bad config value or key; the message names the key, the value and what was expected. */
 export class ConfigError extends Error {
+  /** "ConfigError", so `catch` blocks and stack traces can tell it from other errors. */
   override name = "ConfigError";
 }
 

@@ -19,11 +19,15 @@ export const FIXTURE_CORPUS: string = new URL("../../data/fixture", import.meta.
 
 /** What a training run reads. */
 export interface TrainingData {
+  /** The tokenizer the config names (byte or GPT-2 BPE). */
   tokenizer: Tokenizer;
+  /** Seeded training batches (replaced when a checkpoint's sampler state is restored). */
   sampler: BatchSampler;
   /** The training split's tokens (to rebuild the sampler from a checkpoint's state). */
   trainTokens: Uint16Array;
+  /** Fixed validation batches. */
   valid: ValidationSet;
+  /** Fixed test batches. */
   test: ValidationSet;
   /** UTF-8 bytes per token of the validation split, for bits per byte. */
   validBytesPerToken: number;
@@ -33,12 +37,19 @@ export interface TrainingData {
 
 /** The config fields the data depends on. */
 export interface DataConfig {
+  /** "gutenberg", "fixture", or a path to a text file or prepared corpus. */
   corpus: string;
+  /** "byte" or "gpt2". */
   tokenizer: string;
+  /** V; must match the tokenizer's vocabulary. */
   vocabSize: number;
+  /** Sequences per batch. */
   batchSize: number;
+  /** Tokens per sequence. */
   contextLength: number;
+  /** Seed of the batch order. */
   seed: number;
+  /** Held-out tokens per evaluation. */
   evalTokens: number;
 }
 

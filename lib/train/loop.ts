@@ -5,6 +5,7 @@
  * @module
  */
 import { concat } from "../core/ops_shape.ts";
+import type { Tensor } from "../core/tensor.ts";
 import { tensor } from "../core/create.ts";
 import { getRng, setRng, tidyAsync } from "../core/runtime.ts";
 import { Rng } from "../core/rng.ts";
@@ -18,7 +19,16 @@ import { BatchSampler, type BatchSamplerState } from "../data/sampler.ts";
 import { gradNorms } from "../metrics/grad_stats.ts";
 import { learnedScales } from "../metrics/scales.ts";
 import type { EvalRecord, RunRecord, TrainRecord } from "../metrics/records.ts";
-import { type Checkpoint, loadCheckpoint, type RunState, saveCheckpoint } from "./checkpoint.ts";
+import { writeFileAtomic } from "./atomic.ts";
+import {
+  type Checkpoint,
+  CheckpointError,
+  checkResumable,
+  loadCheckpoint,
+  restoreCheckpoint,
+  type RunState,
+  saveCheckpoint,
+} from "./checkpoint.ts";
 import type { TrainConfig } from "./config.ts";
 import { openTrainingData, type TrainingData } from "./data.ts";
 import { evaluate } from "./evaluate.ts";
@@ -26,11 +36,17 @@ import { MetricsLog } from "./metrics_log.ts";
 
 /** Progress of a run, for a progress bar. */
 export interface TrainProgress {
+  /** Updates done. */
   step: number;
+  /** Updates the run will do. */
   steps: number;
+  /** Loss of the last update. */
   loss: number;
+  /** Learning rate of the last update. */
   lr: number;
+  /** Training throughput so far. */
   tokensPerSecond: number;
+  /** Estimated seconds to the end of the run. */
   etaSeconds: number;
 }
 
@@ -52,31 +68,50 @@ export interface TrainOptions {
   signal?: AbortSignal;
   /** Data already opened for this config (the CLI opens it first to reject a bad corpus before writing). */
   data?: TrainingData;
+  /** With `resume`: the checkpoint already loaded from runDir/checkpoint (the CLI loads it first, for the same reason). */
+  checkpoint?: Checkpoint;
+  /** Test hook that may replace the loss before backward (fault injection: `(s, loss) => loss.add(NaN)`). */
+  afterForward?: (step: number, loss: Tensor) => Tensor;
   /** Test hook called after backward, before the update (fault injection). */
   afterBackward?: (step: number, model: NormFormerLM) => void;
 }
 
 /** How a run ended. */
 export interface TrainResult {
+  /** The trained model (still on the device). */
   model: NormFormerLM;
+  /** The optimizer with its moments. */
   optimizer: AdamW;
+  /** The data the run read. */
   data: TrainingData;
+  /** Updates done. */
   step: number;
+  /** "done" after all steps, "interrupted" after an abort (a checkpoint was saved). */
   stopped: "done" | "interrupted";
+  /** The last evaluation record, if any. */
   lastEval: EvalRecord | null;
 }
 
-/** Thrown when the loss or a gradient is NaN or infinite and skipping is off. */
+/**
+ * Thrown when the loss or a gradient is NaN or infinite and skipping is off. The message names the step, what was
+ * non-finite (the loss; else the first parameter whose gradient is; else the global gradient norm, which
+ * overflowed) and the last good checkpoint to resume from.
+ */
 export class NonFiniteError extends Error {
+  /** The step, the parameter whose gradient was non-finite (null: the loss), the last good checkpoint folder. */
   constructor(
     readonly step: number,
     readonly parameter: string | null,
     readonly checkpoint: string | null,
     loss: number,
+    readonly checkpointStep: number | null = null,
   ) {
+    const what = !Number.isFinite(loss) ? "loss" : parameter ? `gradient of "${parameter}"` : "gradient norm";
     super(
-      `Non-finite ${parameter ? `gradient of "${parameter}"` : "loss"} at step ${step} (loss ${loss}); ` +
-        (checkpoint ? `the last good checkpoint is ${checkpoint}` : "no checkpoint was written") +
+      `Non-finite ${what} at step ${step} (loss ${loss}); ` +
+        (checkpoint
+          ? `the last good checkpoint is ${checkpoint}${checkpointStep === null ? "" : ` (step ${checkpointStep})`}`
+          : "no checkpoint was written") +
         "; lower the learning rate or set skipNonFinite=true",
     );
   }
@@ -90,25 +125,51 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   let ckpt: Checkpoint | null = null;
   if (opts.resume) {
     if (!ckptDir) throw new Error("Cannot resume without a run folder");
-    ckpt = await loadCheckpoint(ckptDir);
+    ckpt = opts.checkpoint ?? await loadCheckpoint(ckptDir);
+    checkResumable(ckpt, cfg);
   }
-  const samplerState = ckpt?.state.sampler as BatchSamplerState | undefined;
-  const data = opts.data ?? await openTrainingData(cfg, { samplerState, onProgress: opts.onData });
-  if (opts.data && samplerState) {
+  const data = opts.data ?? await openTrainingData(cfg, { onProgress: opts.onData });
+  if (ckpt?.state.sampler) {
     const { batchSize, contextLength } = cfg;
-    data.sampler = new BatchSampler(data.trainTokens, { batchSize, contextLength, state: samplerState });
+    const state = ckpt.state.sampler as BatchSamplerState;
+    try {
+      data.sampler = new BatchSampler(data.trainTokens, { batchSize, contextLength, state });
+    } catch (e) {
+      throw new CheckpointError(`Cannot resume from "${ckpt.dir}": state.json sampler: ${(e as Error).message}`);
+    }
   }
   setRng(new Rng(cfg.seed));
   const model = new NormFormerLM(cfg);
-  const named = model.namedParameters();
-  const params = named.map(([, p]) => p);
-  const optimizer = new AdamW(params, {
+  const optimizer = new AdamW(model.parameters(), {
     beta1: cfg.beta1,
     beta2: cfg.beta2,
     eps: cfg.eps,
     weightDecay: cfg.weightDecay,
     noDecay: cfg.noDecayNormsAndScales ? isNormOrScale : undefined,
   });
+  try {
+    return await loop(opts, ckpt, data, model, optimizer);
+  } catch (e) {
+    // A failed run leaks no device memory (notebooks and sweeps retry in one process).
+    optimizer.dispose();
+    model.dispose();
+    throw e;
+  }
+}
+
+/** Steps, evaluations, records and checkpoints. */
+async function loop(
+  opts: TrainOptions,
+  ckpt: Checkpoint | null,
+  data: TrainingData,
+  model: NormFormerLM,
+  optimizer: AdamW,
+): Promise<TrainResult> {
+  const cfg = opts.config;
+  const runDir = opts.runDir ?? null;
+  const ckptDir = runDir ? `${runDir}/checkpoint` : null;
+  const named = model.namedParameters();
+  const params = named.map(([, p]) => p);
   const state: RunState = {
     step: 0,
     tokens: 0,
@@ -120,23 +181,23 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     skippedSteps: 0,
   };
   if (ckpt) {
-    checkSameModel(ckpt.config, cfg);
-    model.loadStateDict(ckpt.model);
-    optimizer.loadOptimizerTensors(
-      Object.fromEntries(Object.entries(ckpt.optimizer).map(([n, t]) => [n, t.data as Float32Array])),
-      ckpt.state.step - ckpt.state.skippedSteps,
-    );
-    Object.assign(state, ckpt.state);
+    restoreCheckpoint(ckpt, model, optimizer);
+    const { format: _f, sha256: _s, ...saved } = ckpt.state;
+    Object.assign(state, saved);
     setRng(Rng.fromState(ckpt.state.rng));
   }
+  // On resume, lines written after the checkpoint (a crash between checkpoints) are dropped here.
   const log = runDir ? await MetricsLog.open(`${runDir}/metrics.jsonl`, state.metricsLines) : null;
-  if (runDir && !ckpt) await Deno.writeTextFile(`${runDir}/config.json`, JSON.stringify(cfg, null, 2) + "\n");
+  if (runDir && !ckpt) {
+    await writeFileAtomic(`${runDir}/config.json`, new TextEncoder().encode(JSON.stringify(cfg, null, 2) + "\n"));
+  }
   const emit = async (r: RunRecord) => {
     if (log) state.metricsLines = await log.append(r);
     opts.onRecord?.(r);
   };
   const save = async () => {
     if (!ckptDir) return;
+    await log?.sync(); // the lines the checkpoint counts reach the disk before it does
     const snapshot = { ...state, rng: getRng().state(), sampler: data.sampler.state() };
     await saveCheckpoint(ckptDir, {
       params: Object.fromEntries(named),
@@ -145,7 +206,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       state: snapshot,
     });
   };
-  let lastSaved: string | null = ckpt ? ckptDir : null;
+  let lastSaved: string | null = ckpt ? ckpt.dir : null;
+  let lastSavedStep: number | null = ckpt ? ckpt.state.step : null;
   const B = cfg.batchSize, T = cfg.contextLength;
   const flopsPerStep = trainingFlopsPerToken(model.cfg, T) * B * T;
   let lastEval: EvalRecord | null = null;
@@ -166,7 +228,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     };
     await emit(lastEval);
   };
-  if (state.step === 0 && cfg.evalEvery > 0) await runEval();
+  // A checkpoint at step 0 (interrupted before the first update) already holds the first evaluation's record.
+  if (!ckpt && cfg.evalEvery > 0) await runEval();
   let stopped: TrainResult["stopped"] = "done";
   try {
     while (state.step < cfg.steps) {
@@ -182,7 +245,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       const host = await tidyAsync(async () => {
         const ids = tensor(batch.inputs, { shape: [B, T], dtype: "i32" });
         const targets = tensor(batch.targets, { shape: [B, T], dtype: "i32" });
-        const loss = model.loss(ids, targets, stats);
+        const computed = model.loss(ids, targets, stats);
+        const loss = opts.afterForward ? opts.afterForward(step, computed) : computed;
         loss.backward();
         opts.afterBackward?.(step, model);
         const norm = cfg.clipNorm > 0 ? clipGradNorm(params, cfg.clipNorm) : gradNorm(params);
@@ -205,9 +269,11 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         gradNorm: norm,
       };
       if (!Number.isFinite(loss) || !Number.isFinite(norm)) {
-        const bad = Object.entries(await gradNorms(named)).find(([, [l1]]) => !Number.isFinite(l1));
+        const bad = Number.isFinite(loss)
+          ? Object.entries(await gradNorms(named)).find(([, [l1]]) => !Number.isFinite(l1))
+          : undefined;
         optimizer.zeroGrad();
-        if (!cfg.skipNonFinite) throw new NonFiniteError(step, bad?.[0] ?? null, lastSaved, loss);
+        if (!cfg.skipNonFinite) throw new NonFiniteError(step, bad?.[0] ?? null, lastSaved, loss, lastSavedStep);
         record.skipped = true;
         state.skippedSteps++;
       } else {
@@ -236,6 +302,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       if (cfg.checkpointEvery > 0 && step % cfg.checkpointEvery === 0 || step === cfg.steps) {
         await save();
         lastSaved = ckptDir;
+        lastSavedStep = step;
       }
     }
     if (stopped === "interrupted") await save();
@@ -243,33 +310,4 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     log?.close();
   }
   return { model, optimizer, data, step: state.step, stopped, lastEval };
-}
-
-/** A checkpoint resumes only into the same model shape and arch. */
-function checkSameModel(saved: Record<string, unknown>, cfg: TrainConfig): void {
-  for (
-    const key of [
-      "arch",
-      "vocabSize",
-      "dModel",
-      "heads",
-      "dFF",
-      "layers",
-      "postAttnNorm",
-      "headScale",
-      "headScalePlacement",
-      "ffnNorm",
-      "residScale",
-      "activation",
-      "positions",
-    ] as const
-  ) {
-    if (saved[key] !== cfg[key]) {
-      throw new Error(
-        `Cannot resume: the checkpoint has ${key} ${JSON.stringify(saved[key])}, the config ${
-          JSON.stringify(cfg[key])
-        }`,
-      );
-    }
-  }
 }

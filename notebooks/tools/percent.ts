@@ -1,7 +1,7 @@
 /**
- * Notebooks are authored as percent-format TypeScript (`notebooks/NN_name.ts`: `// %% [markdown]` and `// %%`
- * cells) so that deno fmt, lint and check apply to them, and committed as `.ipynb` without outputs (small diffs).
- * This module converts a source to a notebook and extracts a notebook's code cells for `deno check`.
+ * Notebooks are authored and committed as percent-format TypeScript (`notebooks/NN_name.ts`: `// %% [markdown]`
+ * and `// %%` cells), so deno fmt, lint and check apply to them and diffs stay small; `.ipynb` files are built.
+ * This module converts a source to a notebook (and reads a notebook's cells back).
  * @module
  */
 
@@ -102,18 +102,4 @@ export function notebookCells(json: string, path = "notebook"): Cell[] {
       type: c.cell_type as Cell["type"],
       source: Array.isArray(c.source) ? c.source.join("") : c.source,
     }));
-}
-
-/** A script of a notebook's code cells, each after a `// %% cell N` line, and where each cell starts. */
-export function extractCode(cells: readonly Cell[]): { code: string; starts: { cell: number; line: number }[] } {
-  const parts: string[] = [];
-  const starts: { cell: number; line: number }[] = [];
-  let line = 1;
-  cells.forEach((c, i) => {
-    if (c.type !== "code") return;
-    parts.push(`// %% cell ${i}\n${c.source}\n`);
-    starts.push({ cell: i, line: line + 1 });
-    line += c.source.split("\n").length + 1;
-  });
-  return { code: parts.join(""), starts };
 }

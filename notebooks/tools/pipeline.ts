@@ -1,11 +1,11 @@
 /**
- * The notebook pipeline behind `deno task notebooks`: keep each `.ipynb` in step with its percent-format source,
- * type-check the code cells, execute headlessly through `run_nb.py` (nbclient with the IOPub drain fix) with a
- * hermetic Deno kernelspec, verify outputs (`verify.ts`), and write offline HTML (`lab_offline.html.j2`).
+ * The notebook pipeline behind `deno task notebooks`: type-check the percent-format sources, build each notebook,
+ * execute it headlessly through `run_nb.py` (nbclient with the IOPub drain fix) with a hermetic Deno kernelspec,
+ * verify its outputs (`verify.ts`), and write offline HTML (`lab_offline.html.j2`).
  * Facts behind each step: /work/shared/NOTEBOOKS.md.
  * @module
  */
-import { buildNotebook, extractCode, notebookCells, parsePercent } from "./percent.ts";
+import { buildNotebook, parsePercent } from "./percent.ts";
 import { verifyNotebook } from "./verify.ts";
 
 const TOOLS = new URL(".", import.meta.url).pathname;
@@ -77,19 +77,26 @@ export async function kernelEnv(tmp: string, size: string): Promise<Record<strin
   };
 }
 
-/** Percent-format sources (`NN_name.ts`) in a folder. */
+/** Percent-format sources (`NN_name.ts`) in a folder, sorted. */
 export function sourcesIn(dir: string): string[] {
   return [...Deno.readDirSync(dir)].filter((e) => e.isFile && /^\d\d_[\w-]+\.ts$/.test(e.name)).map((e) => e.name)
     .sort();
 }
 
-/** Write `NN_name.ipynb` from every source; returns the paths written. */
+/** The notebook JSON built from a source in `dir`. */
+export async function builtNotebook(dir: string, src: string): Promise<string> {
+  return buildNotebook(
+    parsePercent(await Deno.readTextFile(`${dir}/${src}`), `${dir}/${src}`),
+    src.replace(/\.ts$/, ""),
+  );
+}
+
+/** Write `NN_name.ipynb` beside every source (git-ignored; for opening in JupyterLab); returns the paths written. */
 export async function buildAll(dir: string): Promise<string[]> {
   const written: string[] = [];
   for (const src of sourcesIn(dir)) {
-    const name = src.replace(/\.ts$/, "");
-    const json = buildNotebook(parsePercent(await Deno.readTextFile(`${dir}/${src}`), `${dir}/${src}`), name);
-    const path = `${dir}/${name}.ipynb`;
+    const json = await builtNotebook(dir, src);
+    const path = `${dir}/${src.replace(/\.ts$/, ".ipynb")}`;
     let old = "";
     try {
       old = await Deno.readTextFile(path);
@@ -102,56 +109,21 @@ export async function buildAll(dir: string): Promise<string[]> {
   return written;
 }
 
-/** Problems with the committed notebooks: out of date with their source, or committed with outputs. */
-export async function staleNotebooks(dir: string): Promise<string[]> {
-  const problems: string[] = [];
-  for (const src of sourcesIn(dir)) {
-    const name = src.replace(/\.ts$/, "");
-    let json: string;
-    try {
-      json = await Deno.readTextFile(`${dir}/${name}.ipynb`);
-    } catch {
-      problems.push(`${dir}/${name}.ipynb is missing; build it from ${src}: deno task notebooks --build`);
-      continue;
-    }
-    const built = buildNotebook(parsePercent(await Deno.readTextFile(`${dir}/${src}`), `${dir}/${src}`), name);
-    if (json !== built) {
-      problems.push(`${dir}/${name}.ipynb differs from ${src}; edit the source, then: deno task notebooks --build`);
-    }
-  }
-  for (const e of Deno.readDirSync(dir)) {
-    if (!e.name.endsWith(".ipynb")) continue;
-    const nb = JSON.parse(await Deno.readTextFile(`${dir}/${e.name}`));
-    if (nb.cells?.some((c: { outputs?: unknown[] }) => c.outputs?.length)) {
-      problems.push(`${dir}/${e.name} is committed with outputs; rebuild it (--build) or clear its outputs`);
-    }
-  }
-  return problems;
-}
-
-/** Type-check a notebook's code cells as one script beside it; errors name the cell and line. */
-export async function checkCells(ipynb: string): Promise<string[]> {
-  const dir = ipynb.replace(/\/[^/]*$/, "") || ".";
-  const name = ipynb.replace(/^.*\//, "").replace(/\.ipynb$/, "");
-  const { code, starts } = extractCode(notebookCells(await Deno.readTextFile(ipynb), ipynb));
-  const file = `${dir}/.check_${name}_${crypto.randomUUID().slice(0, 8)}.ts`;
-  await Deno.writeTextFile(file, code);
-  try {
-    const r = await run(Deno.execPath(), ["check", "--quiet", file], { env: { NO_COLOR: "1" } });
-    if (r.code === 0) return [];
-    const base = file.replace(/^.*\//, "").replace(/[.]/g, "\\.");
-    const where = (line: number) => {
-      const s = [...starts].reverse().find((x) => x.line <= line) ?? starts[0];
-      return `${name}.ipynb cell ${s.cell} line ${line - s.line + 1}`;
-    };
-    const text = (r.stderr + r.stdout).replace(
-      new RegExp(`\\S*${base}:(\\d+):(\\d+)`, "g"),
-      (_, l, c) => `${where(+l)}:${c}`,
-    );
-    return [`type check failed:\n${text.trim()}`];
-  } finally {
-    await Deno.remove(file).catch(() => {});
-  }
+/**
+ * Type-check sources with one `deno check` (the kernel itself does not type-check). A source is a module whose
+ * code is exactly its notebook's code cells, so errors point at source lines. Returns errors per source file.
+ */
+export async function typeCheck(dir: string, sources: readonly string[]): Promise<Map<string, string>> {
+  const failed = new Map<string, string>();
+  if (sources.length === 0) return failed;
+  const r = await run(Deno.execPath(), ["check", "--quiet", ...sources.map((s) => `${dir}/${s}`)], {
+    env: { NO_COLOR: "1" },
+  });
+  if (r.code === 0) return failed;
+  const text = (r.stderr + r.stdout).replace(/\s*Stack backtrace:[\s\S]*$/, "").trim();
+  const named = sources.filter((s) => text.includes(`/${s}:`));
+  for (const s of named.length ? named : sources) failed.set(s, `type check failed:\n${text}`);
+  return failed;
 }
 
 /** Result of one notebook. */
@@ -161,7 +133,7 @@ export interface NotebookResult {
   problems: string[];
   figures: number;
   /** Seconds per stage. */
-  seconds: { check: number; execute: number; html: number; screenshot?: number; total: number };
+  seconds: { build: number; execute: number; html: number; screenshot?: number; total: number };
   /** Files written. */
   outputs: string[];
 }
@@ -170,16 +142,21 @@ export interface NotebookResult {
 export interface RunOptions {
   tools: Tools;
   env: Record<string, string>;
+  /** Where executed notebooks and HTML go. */
   outDir: string;
+  /** Scratch folder for the built input notebook. */
+  tmpDir: string;
+  /** Type-check errors of this source, if any (from `typeCheck`); execution is skipped then. */
+  typeErrors?: string;
   /** Seconds per cell (default 900). */
   cellTimeout?: number;
   /** Also take a Chromium screenshot of the HTML. */
   screenshot?: boolean;
 }
 
-/** Check, execute, verify and render one notebook. */
-export async function runNotebook(ipynb: string, opts: RunOptions): Promise<NotebookResult> {
-  const name = ipynb.replace(/^.*\//, "").replace(/\.ipynb$/, "");
+/** Build, execute, verify and render the notebook of one source (`dir/NN_name.ts`). */
+export async function runNotebook(dir: string, src: string, opts: RunOptions): Promise<NotebookResult> {
+  const name = src.replace(/\.ts$/, "");
   const t0 = performance.now();
   const lap = (() => {
     let t = t0;
@@ -194,7 +171,7 @@ export async function runNotebook(ipynb: string, opts: RunOptions): Promise<Note
     ok: false,
     problems: [],
     figures: 0,
-    seconds: { check: 0, execute: 0, html: 0, total: 0 },
+    seconds: { build: 0, execute: 0, html: 0, total: 0 },
     outputs: [],
   };
   const finish = () => {
@@ -202,14 +179,25 @@ export async function runNotebook(ipynb: string, opts: RunOptions): Promise<Note
     result.seconds.total = Math.round((performance.now() - t0) / 100) / 10;
     return result;
   };
-  result.problems.push(...await checkCells(ipynb));
-  result.seconds.check = lap();
-  if (result.problems.length) return finish();
+  if (opts.typeErrors) {
+    result.problems.push(opts.typeErrors);
+    return finish();
+  }
+  const input = `${opts.tmpDir}/${name}.ipynb`;
+  try {
+    await Deno.writeTextFile(input, await builtNotebook(dir, src));
+  } catch (e) {
+    result.problems.push((e as Error).message);
+    return finish();
+  }
+  result.seconds.build = lap();
   const out = `${opts.outDir}/${name}.ipynb`;
   const exec = await run(opts.tools.python, [
     `${TOOLS}run_nb.py`,
-    ipynb,
+    input,
     out,
+    "--cwd",
+    dir,
     "--timeout",
     String(opts.cellTimeout ?? 900),
   ], { env: opts.env });

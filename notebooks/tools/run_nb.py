@@ -1,15 +1,15 @@
 #!/usr/bin/env python3
 """Execute a notebook headlessly with nbclient and save it, outputs included.
 
-Usage: run_nb.py IN.ipynb OUT.ipynb [--timeout S] [--allow-errors] [--drain-ms MS] [--kernel NAME]
+Usage: run_nb.py IN.ipynb OUT.ipynb [--timeout S] [--allow-errors] [--drain-ms MS] [--kernel NAME] [--cwd DIR]
 Exit status: 0 ok, 1 a cell raised an error, 2 the kernel died or a cell timed out, 3 bad usage or input.
 
 Why not `jupyter nbconvert --execute`: the Deno 2.9 kernel sometimes publishes IOPub outputs (console.log,
 execute_result, display_data) a few milliseconds *after* its `status: idle` message, and nbclient stops
 reading at idle, so those outputs silently vanish from the saved notebook (measured in NOTEBOOKS.md, section 1:
 up to 4 lost outputs per 40-cell run). This client keeps reading IOPub for --drain-ms after each idle; with
-100 ms it lost none of 480 cell executions. The kernel runs in the notebook's folder, so relative imports in
-cells resolve as they do in JupyterLab.
+100 ms it lost none of 480 cell executions. The kernel runs in --cwd (default: the notebook's folder), so
+relative imports in cells resolve as they do in JupyterLab.
 """
 import argparse
 import asyncio
@@ -56,6 +56,7 @@ def main() -> int:
     p.add_argument("--allow-errors", action="store_true", help="keep running after a cell error")
     p.add_argument("--drain-ms", type=int, default=100, help="IOPub drain after each idle (default 100)")
     p.add_argument("--kernel", default=None, help="kernel name (default: the notebook's kernelspec)")
+    p.add_argument("--cwd", default=None, help="kernel working directory (default: the notebook's folder)")
     a = p.parse_args()
     try:
         nb = nbformat.read(a.input, as_version=4)
@@ -71,7 +72,7 @@ def main() -> int:
         timeout=a.timeout,
         kernel_name=kernel,
         allow_errors=a.allow_errors,
-        resources={"metadata": {"path": os.path.dirname(os.path.abspath(a.input))}},
+        resources={"metadata": {"path": os.path.abspath(a.cwd or os.path.dirname(os.path.abspath(a.input)))}},
     )
     client.drain_seconds = a.drain_ms / 1000
     status = 0

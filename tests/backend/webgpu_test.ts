@@ -94,9 +94,16 @@ test("unary matches the CPU on every function, odd sizes and specials", async (g
   await Promise.all(runs);
 });
 
-test("unary gelu stays accurate across [-8, 8]", async (g) => {
+test("unary erf, gelu, geluGrad and tanh are accurate across [-8, 8] (float64 oracle)", async (g) => {
+  const exact = createCpuBackend({ float64: true });
   const x = Float32Array.from({ length: 4001 }, (_, i) => -8 + i * 0.004);
-  for (const fn of ["gelu", "geluGrad", "erf", "tanh"] as const) await same(g, "unary", [x.length], [x], { fn });
+  for (const fn of ["gelu", "geluGrad", "erf", "tanh"] as const) {
+    const [[got], [want]] = await Promise.all([
+      run(g, "unary", [x.length], [x], { fn }),
+      run(exact, "unary", [x.length], [x], { fn }),
+    ]);
+    assertClose(got, want, 2e-6, 1e-7, fn);
+  }
 });
 
 test("binary matches the CPU with broadcasts, permuted strides and rank 6", async (g) => {
@@ -160,6 +167,7 @@ test("reduce sum and max match the CPU over rows and columns, with NaN and size 
 
 test("matmul matches the CPU for every transpose, ragged sizes and batch strides", async (g) => {
   const sizes = [[1, 1, 1], [3, 17, 129], [17, 3, 5], [8, 8, 8], [33, 65, 17], [64, 64, 64], [4, 8, 12], [9, 12, 0]];
+  sizes.push([5, 300, 9], [20, 520, 36], [2, 1030, 3]); // workgroups of 64 lanes, several column blocks
   const runs: Promise<unknown>[] = [];
   for (const [m, n, k] of sizes) {
     for (const transA of [false, true]) {
@@ -286,6 +294,10 @@ test("batching, aliasing, size 0, large grids and memory accounting behave", asy
   assertEquals(await g.read(y), new Float32Array([-1, -2, -3, -4]));
   assertEquals(await g.read(z), new Float32Array([4, 4, 4, 4]));
   assertEquals(await g.read(x), new Float32Array([1105, 1106, 1107, 1108]));
+  const id = g.alloc(2, "i32");
+  g.write(id, new Float32Array([3.7, -2]));
+  assertEquals(await g.read(id), ints([3, -2]));
+  g.free(id);
   const e = g.alloc(0, "f32");
   g.write(e, new Float32Array(0));
   g.dispatch("unary", [e], [e], { fn: "exp" });
@@ -304,7 +316,24 @@ test("batching, aliasing, size 0, large grids and memory accounting behave", asy
   assertEquals(before.liveBytes - after.liveBytes, freed);
   assertEquals(after.pooledBytes - before.pooledBytes, freed);
   assertThrows(() => g.dispatch("unary", [x], [y], { fn: "neg" }), /freed buffer/);
+  assertThrows(() => g.alloc(2 ** 31, "f32"), /Cannot allocate 2147483648 elements/);
   assertThrows(() => g.dispatch("unary", [g.alloc(1, "f32")], [], { fn: "neg" }), /takes 1 outputs and 1 inputs/);
+});
+
+test("a pool capped at 0 bytes destroys freed buffers without breaking cached bind groups", async () => {
+  const g = await createWebGpuBackend({ maxPooledBytes: 0 });
+  const keep = g.alloc(8, "f32");
+  g.dispatch("fill", [keep], [], { value: 1 });
+  for (let i = 0; i < 3; i++) {
+    const t = g.alloc(8, "f32");
+    g.dispatch("affine", [t], [keep], { scale: 2, bias: i });
+    g.dispatch("binary", [keep], [keep, t], { fn: "add", shape: [8], aStrides: [1], bStrides: [1] });
+    g.free(t);
+    await g.read(keep); // flush: t is destroyed, and with it every cached bind group
+  }
+  assertEquals(await g.read(keep), new Float32Array(8).fill(32)); // 1 → 3 → 10 → 32
+  assertEquals(g.memory().pooledBytes, 0);
+  g.destroy();
 });
 
 test("adapter info and provider errors are reported", async (g) => {

@@ -121,6 +121,11 @@ Deno.test("learnedScaleBoxes: three paper panels, box from quartiles, whiskers, 
   assertEquals(paperFfn, [...PAPER_SCALE_MEDIANS.ffn]);
   const plain = check(learnedScaleBoxes(lastScales));
   assertEquals(plain.data.values.filter((r: { type: string }) => r.type === "paper").length, 0);
+  assertEquals(units(plain).map(markType), ["rule", "bar", "tick", "rule"]);
+  const twoLayers = Object.fromEntries(Object.entries(lastScales!).filter(([k]) => /layers\.[01]\./.test(k)));
+  const small = check(learnedScaleBoxes(twoLayers, { paperMedians: true }));
+  const paperLayers = small.data.values.filter((r: { type: string }) => r.type === "paper").map((r: any) => r.layer);
+  assertEquals(paperLayers, [0, 1, 0, 1, 0, 1]); // medians only for the layers the run has
 });
 
 Deno.test("learnedScaleBoxes: only the panels a run has (an ablation without HeadScale)", () => {
@@ -128,6 +133,7 @@ Deno.test("learnedScaleBoxes: only the panels a run has (an ablation without Hea
   const spec = check(learnedScaleBoxes(noHead));
   assertEquals(spec.facet.column.sort, ["FFN LayerNorm", "Post Attn LayerNorm"]);
   assert.ok(!spec.data.values.some((r: { type: string }) => r.type === "ref"));
+  assertEquals(units(spec).map(markType), ["rule", "bar", "tick"]);
 });
 
 Deno.test("explosionStep and lrRampCurves: the first unstable update is marked per run", () => {

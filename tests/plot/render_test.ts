@@ -1,22 +1,27 @@
 /** Static rendering, MIME bundles and files: SVG with the axis titles, PNG bytes, empty-figure detection. */
 import { assert, assertEquals } from "../assert.ts";
 import {
+  barsWithError,
   display,
+  type Figure,
   figure,
+  gradHeatmap,
   gradNormPanels,
   inJupyter,
   JUPYTER_DISPLAY,
   learnedScaleBoxes,
   lossCurve,
   lossCurveFigure,
+  lrRampCurves,
   mimeBundle,
+  perplexityVsCompute,
   renderSvg,
   saveFigure,
   svgHasMarks,
   svgToPng,
 } from "../../lib/plot/mod.ts";
 import type { EvalRecord } from "../../lib/metrics/records.ts";
-import { synthRun } from "./_synth.ts";
+import { rampRun, synthRun } from "./_synth.ts";
 
 const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 const run = synthRun("NormFormer", { steps: 60, layers: 4, evalEvery: 20 });
@@ -31,6 +36,30 @@ Deno.test("renderSvg draws marks and the axis titles, with no warnings", async (
   const scales = await renderSvg(learnedScaleBoxes((run.records.at(-1) as EvalRecord).scales, { paperMedians: true }));
   for (const text of ["FFN LayerNorm", "Post Attn LayerNorm", "HeadScale", "Weight"]) {
     assert.ok(scales.svg.includes(text));
+  }
+});
+
+Deno.test("every builder renders with marks and no Vega warnings, in each variant", async () => {
+  const other = synthRun("Pre-LN", { steps: 60, layers: 4, evalEvery: 20 });
+  const scales = (run.records.at(-1) as EvalRecord).scales!;
+  const noHead = Object.fromEntries(Object.entries(scales).filter(([k]) => !k.endsWith("c_attn")));
+  const figures: [string, Figure][] = [
+    ["lossCurve", lossCurve([run, other], { x: "flops", logY: true })],
+    ["perplexityVsCompute", perplexityVsCompute([run, other], { x: "time" })],
+    ["gradNormPanels", gradNormPanels([run, other], { layers: [0, 3], norm: "l2", logY: true })],
+    ["gradHeatmap", gradHeatmap(run, { include: "all" })],
+    ["gradHeatmap relative", gradHeatmap(run, { relativeTo: other })],
+    ["learnedScaleBoxes", learnedScaleBoxes(scales)],
+    ["learnedScaleBoxes paper", learnedScaleBoxes(scales, { paperMedians: true })],
+    ["learnedScaleBoxes no HeadScale", learnedScaleBoxes(noHead)],
+    ["lrRampCurves", lrRampCurves([rampRun("a", 20), rampRun("b", 40)])],
+    ["barsWithError", barsWithError([{ label: "a", mean: 2, std: 0.1 }, { label: "b", mean: 3, std: 0.2 }])],
+    ["lossCurveFigure", lossCurveFigure([run, other])],
+  ];
+  for (const [name, fig] of figures) {
+    const { svg, warnings } = await renderSvg(fig);
+    assertEquals(warnings, [], name);
+    assert.ok(svgHasMarks(svg), `${name} has marks`);
   }
 });
 
@@ -73,12 +102,16 @@ Deno.test("mimeBundle of a Plotly figure: the plotly entry unchanged plus a stat
   assertEquals(bundle["text/plain"], "<Plotly figure: Training loss>");
 });
 
-Deno.test("figure and display outside a kernel: no output, same bundle", async () => {
+Deno.test("figure and display outside a kernel: display is a no-op, figure still gives its bundle", async () => {
   assertEquals(inJupyter(), false);
-  const fig = figure(lossCurve([run]));
-  const bundle = await fig[JUPYTER_DISPLAY]();
+  const spec = lossCurve([run]);
+  const before = JSON.stringify(spec);
+  const bundle = await figure(spec)[JUPYTER_DISPLAY]();
   assert.ok((bundle["image/svg+xml"] as string).includes("Step (updates)"));
-  assert.ok(((await display(lossCurve([run]))) as Record<string, unknown>)["image/svg+xml"]);
+  assertEquals(await display(spec), undefined);
+  const rows = (spec as { data: { values: object[] } }).data.values;
+  assertEquals(Object.getOwnPropertySymbols(rows[0]), [], "rendering leaves the caller's data untouched");
+  assertEquals(JSON.stringify(spec), before);
 });
 
 Deno.test("saveFigure writes svg, png, json and an offline html page", async () => {

@@ -88,7 +88,8 @@ export function openBlas(candidates: [string, string][], disabled: boolean): Bla
   if (disabled) return { error: "BLAS disabled by NK_BLAS=0" };
   try {
     if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") {
-      return { error: "no FFI permission to open a BLAS (run with --allow-ffi)" };
+      const library = candidates[0]?.[0] === "accelerate" ? "Accelerate" : "OpenBLAS";
+      return { error: `no --allow-ffi: ${library} not used` };
     }
   } catch (e) {
     return { error: `cannot query FFI permission (${e instanceof Error ? e.message : String(e)})` };

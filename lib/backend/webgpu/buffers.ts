@@ -56,6 +56,8 @@ export class BufferPool {
   #maxPooledBytes: number;
   /** Bytes currently held in the pool. */
   pooledBytes = 0;
+  /** Called after `trim` or `clear` destroyed buffers. */
+  onDestroy: () => void = () => {};
 
   constructor(device: GPUDevice, maxPooledBytes: number) {
     this.#device = device;
@@ -93,13 +95,16 @@ export class BufferPool {
    * still be named by the unsubmitted batch, and destroying it then would invalidate that batch.
    */
   trim(): void {
+    let destroyed = false;
     while (this.pooledBytes > this.#maxPooledBytes && this.#order.length > 0) {
       const [key, old] = this.#order.shift()!;
       const list = this.#free.get(key)!;
       list.splice(list.indexOf(old), 1);
       this.pooledBytes -= old.size;
       old.destroy();
+      destroyed = true;
     }
+    if (destroyed) this.onDestroy();
   }
 
   /** Destroy every pooled buffer. */
@@ -108,5 +113,6 @@ export class BufferPool {
     this.#free.clear();
     this.#order = [];
     this.pooledBytes = 0;
+    this.onDestroy();
   }
 }

@@ -12,13 +12,14 @@ import { affineWgsl, isUnaryFn, UNARY_WG, unaryWgsl } from "./wgsl/unary.wgsl.ts
 import { binaryWgsl, isBinaryFn, MAX_RANK } from "./wgsl/binary.wgsl.ts";
 import { causalMaskWgsl, fillWgsl, scatterStridedWgsl, stridedWgsl } from "./wgsl/copy.wgsl.ts";
 import { COLS, reduceColsWgsl, reduceRowsWgsl } from "./wgsl/reduce.wgsl.ts";
-import { MATMUL_WG, type MatmulVariant, matmulWgsl } from "./wgsl/matmul.wgsl.ts";
+import { type MatmulVariant, matmulWgsl } from "./wgsl/matmul.wgsl.ts";
 import { softmaxBackwardWgsl, softmaxWgsl } from "./wgsl/softmax.wgsl.ts";
 import { layerNormDgDbWgsl, layerNormDxWgsl, layerNormWgsl, LN_COLS } from "./wgsl/layernorm.wgsl.ts";
 import { crossEntropyBackwardWgsl, crossEntropyWgsl } from "./wgsl/crossentropy.wgsl.ts";
 import { gatherWgsl, SCATTER_COLS, scatterAddWgsl } from "./wgsl/index.wgsl.ts";
 import { dropoutMaskWgsl } from "./wgsl/dropout.wgsl.ts";
 import { adamwWgsl } from "./wgsl/adamw.wgsl.ts";
+import { ELEMENTWISE_MAX_GROUPS } from "./wgsl/common.wgsl.ts";
 
 const F32 = new Float32Array(1);
 const U32 = new Uint32Array(F32.buffer);
@@ -74,7 +75,7 @@ function launch(
 
 /** Elementwise launch over `n` elements. */
 function each(key: string, source: () => string, outs: GpuBuffer[], ins: GpuBuffer[], params: number[]) {
-  return launch(key, source, outs, ins, params, cdiv(params[0], ELEM_WG));
+  return launch(key, source, outs, ins, params, Math.min(ELEMENTWISE_MAX_GROUPS, cdiv(params[0], ELEM_WG)));
 }
 
 function stridedPlan<K extends "strided" | "scatterStrided">(kind: K): Plan<K> {
@@ -88,18 +89,22 @@ function stridedPlan<K extends "strided" | "scatterStrided">(kind: K): Plan<K> {
   };
 }
 
-/** Pick the matmul shader variant: vec4 reads wherever alignment allows. */
+/**
+ * Pick the matmul shader variant: 8×8 blocks, vec4 reads wherever alignment allows, and a workgroup just wide
+ * enough for N (a lane past N still computes, clamped, so 64 lanes on a 128-wide product would waste 3/4).
+ */
 export function matmulVariant(a: OpAttrs["matmul"]): MatmulVariant {
   const aStride = a.batch > 1 ? a.aBatchStride : 0, bStride = a.batch > 1 ? a.bBatchStride : 0;
+  const tm = 8, tn = 8;
+  const lanes = cdiv(a.n, tn);
   return {
     transA: a.transA,
     transB: a.transB,
     vecA: (a.transA ? a.m : a.k) % 4 === 0 && aStride % 4 === 0,
     vecB: (a.transB ? a.k : a.n) % 4 === 0 && bStride % 4 === 0,
-    tm: 8,
-    tn: 8,
-    wg: MATMUL_WG,
-    gm: 1,
+    tm,
+    tn,
+    wg: Math.min(64, Math.max(8, 2 ** Math.ceil(Math.log2(lanes)))),
   };
 }
 
@@ -112,9 +117,9 @@ export const KERNELS: { [K in OpName]: Plan<K> } = {
   binary: ([y], [x, w], a) => {
     if (!isBinaryFn(a.fn)) throw new Error(`Unknown binary function "${a.fn}"`);
     const c = coalesce(a.shape, [a.aStrides, a.bStrides]);
-    const rank = c.shape.length;
+    const rank = c.shape.length, n = a.shape.reduce((p, s) => p * s, 1);
     return [
-      each(`binary:${a.fn}:${rank}`, () => binaryWgsl(a.fn, rank), [y], [x, w], [y.size, ...c.shape, ...c.sets.flat()]),
+      each(`binary:${a.fn}:${rank}`, () => binaryWgsl(a.fn, rank), [y], [x, w], [n, ...c.shape, ...c.sets.flat()]),
     ];
   },
   affine: ([y], [x], a) => [each("affine", affineWgsl, [y], [x], [y.size, fbits(a.scale), fbits(a.bias)])],
@@ -128,10 +133,9 @@ export const KERNELS: { [K in OpName]: Plan<K> } = {
   },
   matmul: ([c], [x, w], a) => {
     const v = matmulVariant(a);
-    const tilesM = cdiv(a.m, v.tm), tilesN = cdiv(a.n, v.tn);
-    const blocksM = cdiv(tilesM, v.gm), blocksN = cdiv(tilesN, v.wg / v.gm);
-    const key = `matmul:${+v.transA}${+v.transB}${+v.vecA}${+v.vecB}:${v.tm}x${v.tn}:${v.wg}/${v.gm}`;
-    const params = [a.batch, a.m, a.n, a.k, a.aBatchStride, a.bBatchStride, tilesM, tilesN, blocksM, blocksN];
+    const blocksM = cdiv(a.m, v.tm), blocksN = cdiv(a.n, v.tn * v.wg);
+    const key = `matmul:${+v.transA}${+v.transB}${+v.vecA}${+v.vecB}:${v.tm}x${v.tn}:${v.wg}`;
+    const params = [a.batch, a.m, a.n, a.k, a.aBatchStride, a.bBatchStride, blocksM, blocksN];
     return [launch(key, () => matmulWgsl(v), [c], [x, w], params, a.batch * blocksM * blocksN)];
   },
   strided: stridedPlan("strided"),

@@ -79,12 +79,15 @@ export async function createWebGpuBackend(opts: WebGpuOptions = {}): Promise<Web
   const runner = new Runner(device, pool);
   let deviceError: string | null = null;
   let destroyed = false;
-  device.addEventListener("uncapturederror", (e) => {
+  const onError = (e: Event) => {
     deviceError ??= (e as GPUUncapturedErrorEvent).error.message;
     e.preventDefault(); // library code never prints; the error surfaces at the next read
-  });
+  };
+  if (typeof device.addEventListener === "function") device.addEventListener("uncapturederror", onError);
+  else (device as { onuncapturederror?: unknown }).onuncapturederror = onError;
   device.lost.then((l) => deviceError ??= destroyed ? null : `Device lost (${l.reason}): ${l.message}`);
   let liveBytes = 0, liveBuffers = 0;
+  const maxBinding = device.limits.maxStorageBufferBindingSize;
 
   const check = (b: DeviceBuffer, what: string): GpuBuffer => {
     if (destroyed) throw new Error("Cannot use the webgpu backend after destroy()");
@@ -107,6 +110,11 @@ export async function createWebGpuBackend(opts: WebGpuOptions = {}): Promise<Web
       }
       if (dtype !== "f32" && dtype !== "i32") throw new Error(`Unknown dtype "${dtype}": expected "f32" or "i32"`);
       const bytes = physicalBytes(size);
+      if (bytes > maxBinding) {
+        throw new Error(
+          `Cannot allocate ${size} elements: ${bytes} bytes exceed this adapter's binding limit ${maxBinding}`,
+        );
+      }
       liveBytes += bytes;
       liveBuffers++;
       return new GpuBuffer(size, dtype, pool.acquire(bytes, STORAGE_USAGE), bytes);
@@ -121,9 +129,12 @@ export async function createWebGpuBackend(opts: WebGpuOptions = {}): Promise<Web
     write(b, data) {
       const buf = check(b, "a write target");
       if (data.length !== buf.size) throw new Error(`Cannot write ${data.length} values into a buffer of ${buf.size}`);
-      if (data.length > 0) {
-        runner.write(buf.gpu!, new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, data.byteLength));
-      }
+      if (data.length === 0) return;
+      // Values convert across dtypes (as TypedArray.set does on the CPU); bits never reinterpret.
+      const d = buf.dtype === "i32"
+        ? (data instanceof Int32Array ? data : Int32Array.from(data))
+        : (data instanceof Float32Array ? data : Float32Array.from(data));
+      runner.write(buf.gpu!, new Uint8Array(d.buffer as ArrayBuffer, d.byteOffset, d.byteLength));
     },
     async read(b) {
       const buf = check(b, "a read source");

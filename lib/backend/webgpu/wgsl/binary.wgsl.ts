@@ -58,11 +58,13 @@ export const MAX_RANK = 8;
 export function unravel(rank: number, shapeAt: number, names: string[], stridesAt: number[]): string {
   const lines = names.map((n) => `var ${n} = 0u;`);
   lines.push("var rem = i;");
-  for (let d = rank - 1; d >= 0; d--) {
+  for (let d = rank - 1; d >= 1; d--) {
     lines.push(`{ let s = p(${shapeAt + d}u); let q = rem / s; let c = rem - q * s; rem = q;`);
     names.forEach((n, k) => lines.push(`  ${n} += c * p(${stridesAt[k] + d}u);`));
     lines.push("}");
   }
+  // The outermost index is what remains: no division (integer division is the costly part on a CPU adapter).
+  names.forEach((n, k) => lines.push(`${n} += rem * p(${stridesAt[k]}u);`));
   return lines.join("\n  ");
 }
 

@@ -31,14 +31,26 @@ fn maxNan(a: f32, b: f32) -> f32 {
 }
 `;
 
-/** Entry point header for one invocation per element: defines `i` and returns when i ≥ `n` (an expression). */
+/**
+ * Workgroups an elementwise dispatch uses at most; each invocation then strides over the elements. Fewer, longer
+ * invocations matter on llvmpipe, which pays ~1 µs per workgroup; 4096 × 64 invocations still fill a real GPU.
+ */
+export const ELEMENTWISE_MAX_GROUPS = 4096;
+
+/**
+ * Entry point for elementwise kernels: a grid-stride loop over i < `n` (an expression) calling `body(i)`. The
+ * text that follows must be the statements of `body` and its closing brace.
+ */
 export function elementwiseMain(wg: number, n: string): string {
   return /* wgsl */ `
 @compute @workgroup_size(${wg})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
-  let i = (wid.x + wid.y * nwg.x) * ${wg}u + li;
-  if (i >= ${n}) { return; }`;
+  let n = ${n};
+  let stride = nwg.x * nwg.y * ${wg}u;
+  for (var i = (wid.x + wid.y * nwg.x) * ${wg}u + li; i < n; i += stride) { body(i); }
+}
+fn body(i: u32) {`;
 }
 
 /** Entry point header for one workgroup per row: defines `row` (uniform) and `li`, returns when row ≥ `rows`. */
