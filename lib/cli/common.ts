@@ -8,7 +8,7 @@ import { UsageError } from "./args.ts";
 import { ConfigError, type TrainConfig } from "../train/config.ts";
 import { init } from "../core/init.ts";
 import type { Backend } from "../backend/backend.ts";
-import { loadCheckpoint, restoreCheckpoint } from "../train/checkpoint.ts";
+import { CheckpointError, loadCheckpoint, restoreCheckpoint } from "../train/checkpoint.ts";
 import { NormFormerLM } from "../model/normformer.ts";
 
 /** Run a command's main, turning errors into one line and an exit code. */
@@ -16,7 +16,7 @@ export async function runMain(main: () => Promise<void>): Promise<void> {
   try {
     await main();
   } catch (e) {
-    const usage = e instanceof UsageError || e instanceof ConfigError;
+    const usage = e instanceof UsageError || e instanceof ConfigError || e instanceof CheckpointError;
     console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
     if (!usage && e instanceof Error && Deno.env.get("NK_DEBUG")) console.error(e.stack);
     Deno.exit(usage ? 2 : 1);
@@ -47,25 +47,21 @@ export function describeBackend(b: Backend): string {
 
 /**
  * Load a checkpoint's config and weights into a new model on the current backend. A missing, corrupted or
- * mismatched checkpoint is bad input: a `UsageError` naming the folder and the file.
+ * mismatched checkpoint throws a `CheckpointError` naming the folder and the file (bad input: exit code 2).
  */
 export async function modelFromCheckpoint(
   dir: string,
 ): Promise<{ model: NormFormerLM; config: TrainConfig; step: number }> {
+  const ckpt = await loadCheckpoint(dir);
+  const model = new NormFormerLM(ckpt.config);
   try {
-    const ckpt = await loadCheckpoint(dir);
-    const model = new NormFormerLM(ckpt.config);
-    try {
-      restoreCheckpoint(ckpt, model);
-    } catch (e) {
-      model.dispose();
-      throw e;
-    }
-    model.eval();
-    return { model, config: ckpt.config, step: ckpt.state.step };
+    restoreCheckpoint(ckpt, model);
   } catch (e) {
-    throw new UsageError((e as Error).message, { cause: e });
+    model.dispose();
+    throw e;
   }
+  model.eval();
+  return { model, config: ckpt.config, step: ckpt.state.step };
 }
 
 /** Read and parse a JSON config file, naming the file on failure. */

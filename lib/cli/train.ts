@@ -9,7 +9,7 @@ import { formatDuration, ProgressBar } from "./progress.ts";
 import { CONFIG_KEYS, resolveConfig } from "../train/config.ts";
 import { nearest } from "../train/nearest.ts";
 import { openTrainingData } from "../train/data.ts";
-import { hasCheckpoint } from "../train/checkpoint.ts";
+import { checkResumable, hasCheckpoint, loadCheckpoint } from "../train/checkpoint.ts";
 import { train } from "../train/loop.ts";
 import { paramCount } from "../model/sizing.ts";
 import { resolveModelConfig } from "../model/config.ts";
@@ -56,6 +56,9 @@ await runMain(async () => {
       `Run folder "${runDir}" already has a checkpoint: pass --resume to continue it, or --name to start another`,
     );
   }
+  // A corrupted or foreign checkpoint is refused (CheckpointError, exit 2) before anything is written.
+  const checkpoint = flags.resume ? await loadCheckpoint(`${runDir}/checkpoint`) : undefined;
+  if (checkpoint) checkResumable(checkpoint, config);
   const backend = await startBackend(config);
   let data;
   try {
@@ -64,9 +67,14 @@ await runMain(async () => {
     throw new UsageError(`Cannot use corpus "${config.corpus}": ${(e as Error).message}`);
   }
   try {
-    await Deno.mkdir(runDir, { recursive: true });
-    await Deno.writeTextFile(`${runDir}/.write-test`, "");
-    await Deno.remove(`${runDir}/.write-test`);
+    if (checkpoint) {
+      // Opening for append writes nothing, so a refused resume leaves every mtime as it was.
+      (await Deno.open(`${runDir}/metrics.jsonl`, { append: true, create: true })).close();
+    } else {
+      await Deno.mkdir(runDir, { recursive: true });
+      await Deno.writeTextFile(`${runDir}/.write-test`, "");
+      await Deno.remove(`${runDir}/.write-test`);
+    }
   } catch (e) {
     throw new UsageError(`Cannot write to run folder "${runDir}": ${(e as Error).message}`);
   }
@@ -89,6 +97,7 @@ await runMain(async () => {
     config,
     runDir,
     resume: flags.resume,
+    checkpoint,
     signal: abort.signal,
     data,
     onProgress: (p) => bar.update(p),

@@ -56,7 +56,8 @@ export function max(x: Tensor, axis?: number, keepDim = false): Tensor {
 
 /** Sum `g` down to `shape`, undoing NumPy broadcasting (leading axes and size-1 axes). */
 export function sumTo(g: Tensor, shape: readonly number[]): Tensor {
-  if (g.rank === shape.length && g.shape.every((s, i) => s === shape[i])) return g.mul(1);
+  // Same shape: a view (no copy); the caller may dispose `g`, the shared storage lives on.
+  if (g.rank === shape.length && g.shape.every((s, i) => s === shape[i])) return g.view(shape);
   let t = g;
   const lead = g.rank - shape.length;
   for (let i = 0; i < g.rank; i++) {

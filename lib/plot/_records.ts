@@ -23,13 +23,10 @@ export const X_TITLES: Readonly<Record<XField, string>> = {
   time: "Training time (s)",
 };
 
-/** Axis label format per x field: SI prefixes for the large counts ("40k", "1.5G"). */
-export const X_FORMATS: Readonly<Record<XField, string | undefined>> = {
-  step: undefined,
-  tokens: "~s",
-  flops: "~s",
-  time: undefined,
-};
+/** Axis of an x field: SI prefixes for the large counts ("40k", "1.5G"; plain "0", where vega would write "0k"). */
+export function xAxis(x: XField): { labelExpr?: string } {
+  return x === "tokens" || x === "flops" ? { labelExpr: "datum.value === 0 ? '0' : format(datum.value, '~s')" } : {};
+}
 
 /** The vega-lite schema the builders write (display.ts rewrites it to v5 for JupyterLab). */
 export const SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json";

@@ -7,8 +7,11 @@ import { SCHEMA } from "./_records.ts";
 
 /** One bar: a label, the mean over seeds and their standard deviation. */
 export interface BarRow {
+  /** Bar label (a configuration name). */
   label: string;
+  /** Mean over seeds. */
   mean: number;
+  /** Standard deviation over seeds (0 for one seed). */
   std: number;
 }
 

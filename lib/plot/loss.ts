@@ -13,8 +13,8 @@ import {
   type Run,
   SCHEMA,
   trainRecords,
-  X_FORMATS,
   X_TITLES,
+  xAxis,
   type XField,
 } from "./_records.ts";
 
@@ -36,10 +36,15 @@ export interface LossCurveOptions {
 
 /** One row of a loss curve's data. */
 export interface LossRow {
+  /** Run name. */
   run: string;
+  /** Raw or smoothed train loss, or an eval split. */
   series: "train (raw)" | "train" | "valid" | "test";
+  /** The x field's value (step, tokens, FLOPs or seconds). */
   x: number;
+  /** Loss in nats per token. */
   loss: number;
+  /** Update index. */
   step: number;
 }
 
@@ -90,7 +95,7 @@ export function lossRows(runs: readonly Run[], opts: LossCurveOptions = {}): Los
 export function lossCurve(runs: readonly Run[], opts: LossCurveOptions = {}): TopLevelSpec {
   const x = opts.x ?? "step";
   const rows = lossRows(runs, opts);
-  const xEnc = { field: "x", type: "quantitative" as const, title: X_TITLES[x], axis: { format: X_FORMATS[x] } };
+  const xEnc = { field: "x", type: "quantitative" as const, title: X_TITLES[x], axis: xAxis(x) };
   const yEnc = {
     field: "loss",
     type: "quantitative" as const,
@@ -106,6 +111,17 @@ export function lossCurve(runs: readonly Run[], opts: LossCurveOptions = {}): To
   };
   const only = (s: string) => [{ filter: `datum.series === '${s}'` }];
   const tooltip = [{ field: "run" }, { field: "step" }, { field: "loss", format: ".4f" }];
+  const evalLayer = {
+    transform: [{ filter: "datum.series === 'valid' || datum.series === 'test'" }],
+    mark: { type: "point" as const, filled: true, size: 60, stroke: "black", strokeWidth: 0.5 },
+    encoding: {
+      x: xEnc,
+      y: yEnc,
+      color,
+      shape: { field: "series", type: "nominal" as const, title: "Eval split" },
+      tooltip,
+    },
+  };
   return {
     $schema: SCHEMA,
     title: { text: opts.title ?? "Training loss", subtitle: "lines: train loss (moving average); points: eval loss" },
@@ -123,17 +139,8 @@ export function lossCurve(runs: readonly Run[], opts: LossCurveOptions = {}): To
         mark: { type: "line", strokeWidth: 2 },
         encoding: { x: xEnc, y: yEnc, color, tooltip },
       },
-      {
-        transform: [{ filter: "datum.series === 'valid' || datum.series === 'test'" }],
-        mark: { type: "point", filled: true, size: 60, stroke: "black", strokeWidth: 0.5 },
-        encoding: {
-          x: xEnc,
-          y: yEnc,
-          color,
-          shape: { field: "series", type: "nominal", title: "Eval split" },
-          tooltip,
-        },
-      },
+      // Layers with no rows make Vega warn about an infinite extent: add the eval points only if there are some.
+      ...(rows.some((r) => r.series === "valid" || r.series === "test") ? [evalLayer] : []),
     ],
   };
 }
@@ -191,7 +198,7 @@ export function perplexityVsCompute(runs: readonly Run[], opts: PerplexityVsComp
         type: "quantitative",
         title: `${X_TITLES[x]}, log scale`,
         scale: { type: "log" },
-        axis: { format: X_FORMATS[x] },
+        axis: xAxis(x),
       },
       y: {
         field: "ppl",

@@ -18,6 +18,7 @@
  * @module
  */
 export type { Run, XField } from "./_records.ts";
+export type { EvalRecord, RunRecord, ScaleSummary, TrainRecord } from "../metrics/records.ts";
 export {
   lossCurve,
   type LossCurveOptions,

@@ -10,18 +10,27 @@ import { type LossCurveOptions, lossRows } from "./loss.ts";
 
 /** One Plotly trace (the fields this kit writes and `plotlyToVegaLite` reads; others pass through). */
 export interface PlotlyTrace {
+  /** "scatter" (default) or "bar" for a static redraw; any Plotly type for the interactive entry. */
   type?: string;
+  /** Legend label. */
   name?: string;
+  /** x values (numbers, or strings for categories). */
   x?: readonly (number | string)[];
+  /** y values. */
   y?: readonly (number | string)[];
+  /** Scatter mode: "lines", "markers" or "lines+markers". */
   mode?: string;
+  /** Bar orientation. */
   orientation?: "v" | "h";
+  /** Any other Plotly attribute (line, marker, error_y, ...). */
   [key: string]: unknown;
 }
 
 /** A Plotly figure. */
 export interface PlotlyFigure {
+  /** The traces. */
   data: PlotlyTrace[];
+  /** Title, axes (`xaxis.title`, `xaxis.type: "log"`), size and the rest of Plotly's layout. */
   layout?: Record<string, unknown>;
 }
 

@@ -107,16 +107,28 @@ export function lrRampCurves(runs: readonly Run[], opts: LrRampOptions = {}): To
     data: { values: rows },
     layer: [
       { transform: only("loss"), mark: { type: "line", clip: true }, encoding: { x, y, color, tooltip } },
-      {
-        transform: only("explosion"),
-        mark: { type: "rule", strokeDash: [4, 3] },
-        encoding: { x, color: { ...color, legend: null } },
-      },
-      {
-        transform: only("explosion"),
-        mark: { type: "point", shape: "triangle-down", filled: true, size: 120, stroke: "black", strokeWidth: 0.5 },
-        encoding: { x, y, color: { ...color, legend: null }, tooltip },
-      },
+      // Layers with no rows make Vega warn about an infinite extent: add the markers only if a run exploded.
+      ...(rows.some((r) => r.type === "explosion")
+        ? [
+          {
+            transform: only("explosion"),
+            mark: { type: "rule" as const, strokeDash: [4, 3] },
+            encoding: { x, color: { ...color, legend: null } },
+          },
+          {
+            transform: only("explosion"),
+            mark: {
+              type: "point" as const,
+              shape: "triangle-down",
+              filled: true,
+              size: 120,
+              stroke: "black",
+              strokeWidth: 0.5,
+            },
+            encoding: { x, y, color: { ...color, legend: null }, tooltip },
+          },
+        ]
+        : []),
     ],
   };
 }

@@ -26,7 +26,9 @@ export function vegaLiteOf(fig: Figure): TopLevelSpec {
 
 /** An SVG and what Vega-Lite and Vega warned about while making it. */
 export interface RenderedSvg {
+  /** The SVG document. */
   svg: string;
+  /** Vega-Lite and Vega warnings (empty for a clean spec). */
   warnings: string[];
 }
 

@@ -16,8 +16,11 @@ export const SCALE_PANELS: Readonly<Record<string, string>> = {
 
 /** Per-layer medians read off the paper's Fig. 4 (12-layer model; approximate, see NORMFORMER.md c.2). */
 export interface ScaleMedians {
+  /** FFN LayerNorm gain medians, layer 0 first. */
   ffn: readonly number[];
+  /** Post-attention LayerNorm gain medians. */
   postAttn: readonly number[];
+  /** HeadScale γ medians. */
   headScale: readonly number[];
 }
 

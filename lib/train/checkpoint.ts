@@ -121,13 +121,32 @@ function faultDelayMs(): number {
   }
 }
 
+/** The points of a save where `SaveOptions.atPoint` is awaited (and the fault-injection delay sleeps). */
+export type SavePoint =
+  | "tmp created"
+  | "model written"
+  | "optimizer written"
+  | "config written"
+  | "state written"
+  | "old moved to prev"
+  | "new in place"
+  | "prev removed";
+
+/** Options of `saveCheckpoint`. */
+export interface SaveOptions {
+  /** Test hook awaited at each point of the save, e.g. to copy the folder as a crash there would leave it. */
+  atPoint?: (point: SavePoint) => Promise<void> | void;
+}
+
 /**
  * Write a checkpoint folder atomically: `<dir>.tmp` is filled and flushed, the old `<dir>` becomes `<dir>.prev`,
- * the new one is renamed into place, and only then is `<dir>.prev` removed.
+ * the new one is renamed into place, the parent folder is flushed, and only then is `<dir>.prev` removed. A crash
+ * at any point leaves the old or the new checkpoint for `loadCheckpoint` (see the module doc).
  */
 export async function saveCheckpoint(
   dir: string,
   parts: { params: Record<string, Tensor>; optimizer: Record<string, Tensor>; config: object; state: RunState },
+  opts: SaveOptions = {},
 ): Promise<void> {
   const model = encodeSafetensors(await toHost(parts.params), { format: "pt" });
   const optimizer = encodeSafetensors(await toHost(parts.optimizer));
@@ -138,39 +157,42 @@ export async function saveCheckpoint(
   };
   const tmp = `${dir}.tmp`, prev = `${dir}.prev`, parent = dirname(dir);
   const delay = faultDelayMs();
-  const pause = delay ? () => new Promise((r) => setTimeout(r, delay)) : () => Promise.resolve();
+  const at = async (point: SavePoint) => {
+    if (delay) await new Promise((r) => setTimeout(r, delay));
+    await opts.atPoint?.(point);
+  };
   await Deno.remove(tmp, { recursive: true }).catch(() => {});
   await Deno.mkdir(tmp, { recursive: true });
+  await at("tmp created");
   const enc = new TextEncoder();
-  const files: [string, Uint8Array][] = [
-    ["model.safetensors", model],
-    ["optimizer.safetensors", optimizer],
-    ["config.json", enc.encode(JSON.stringify(parts.config, null, 2) + "\n")],
-    ["state.json", enc.encode(JSON.stringify(state, null, 2) + "\n")], // last: its presence marks a whole folder
+  const files: [string, Uint8Array, SavePoint][] = [
+    ["model.safetensors", model, "model written"],
+    ["optimizer.safetensors", optimizer, "optimizer written"],
+    ["config.json", enc.encode(JSON.stringify(parts.config, null, 2) + "\n"), "config written"],
+    ["state.json", enc.encode(JSON.stringify(state, null, 2) + "\n"), "state written"],
   ];
-  for (const [name, bytes] of files) {
-    await pause();
+  for (const [name, bytes, point] of files) {
     await writeSynced(`${tmp}/${name}`, bytes);
+    await at(point);
   }
   await syncDir(tmp);
-  await pause();
-  // Only a complete <dir> may become <dir>.prev; when <dir> is missing (a crash after step 2 of an earlier save),
-  // <dir>.prev is that save's old checkpoint and stays until the new one is in place.
+  // Only a complete <dir> becomes <dir>.prev. When <dir> is missing (a crash between the renames of an earlier
+  // save), <dir>.prev holds that save's old checkpoint and stays until the new one is in place.
   if (await exists(`${dir}/state.json`)) {
     await Deno.remove(prev, { recursive: true }).catch(() => {});
-    await pause();
     await Deno.rename(dir, prev);
-    await pause();
+    await at("old moved to prev");
   } else {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
   await Deno.rename(tmp, dir);
   await syncDir(parent);
-  await pause();
+  await at("new in place");
   await Deno.remove(prev, { recursive: true }).catch((e) => {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   });
   await syncDir(parent);
+  await at("prev removed");
 }
 
 /** Whether a checkpoint (or an interrupted swap's previous one) exists at `dir`. */
@@ -312,7 +334,9 @@ export interface MomentTarget {
  * ```
  */
 export function restoreCheckpoint(ckpt: Checkpoint, model: WeightTarget, optimizer?: MomentTarget): void {
-  const strip = (e: unknown) => (e as Error).message.replace(/^Cannot load (weights|optimizer state): /, "");
+  // "Cannot load weights: …", "Cannot load optimizer state …", "Cannot load optimizer tensor …" → "…".
+  const strip = (e: unknown) =>
+    (e as Error).message.replace(/^Cannot load (weights: |optimizer (state:? |tensor ))/, "");
   try {
     model.loadStateDict(ckpt.model);
   } catch (e) {

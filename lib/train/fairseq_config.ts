@@ -190,8 +190,10 @@ export function modelConfigFromFairseq(args: Record<string, unknown>, vocabSize:
   const postAttnNorm = flag(args, "scale_attn"), headScale = flag(args, "scale_heads");
   const ffnNorm = flag(args, "scale_fc"), residScale = flag(args, "scale_resids");
   const nf = postAttnNorm && headScale && ffnNorm;
-  const contextKey = args.max_target_positions !== undefined ? "max_target_positions" : "tokens_per_sample";
-  const context = args[contextKey] === undefined ? 1024 : num(args, contextKey); // fairseq's default T is 1024
+  const contextKey = ["max_target_positions", "tokens_per_sample"].find((k) =>
+    args[k] !== undefined && args[k] !== null
+  );
+  const context = contextKey ? num(args, contextKey) : 1024; // fairseq's default T
   const rate = (key: string, fallback: number) => {
     const v = args[key] ?? fallback;
     if (typeof v !== "number" || !(v >= 0 && v < 1)) {

@@ -186,6 +186,7 @@ async function loop(
     Object.assign(state, saved);
     setRng(Rng.fromState(ckpt.state.rng));
   }
+  if (runDir && !ckpt) await Deno.mkdir(runDir, { recursive: true });
   // On resume, lines written after the checkpoint (a crash between checkpoints) are dropped here.
   const log = runDir ? await MetricsLog.open(`${runDir}/metrics.jsonl`, state.metricsLines) : null;
   if (runDir && !ckpt) {

@@ -31,11 +31,15 @@ async function run(cmd: string, args: string[], opts: { env?: Record<string, str
   }
 }
 
-/** Find Python with the Jupyter modules (Debian's /usr/bin/python3 first) and Chromium; or why not. */
+/**
+ * Find Python with the Jupyter modules (`NK_PYTHON` if set, else Debian's /usr/bin/python3, then python3 on the
+ * PATH) and Chromium; or why not.
+ */
 export async function findTools(): Promise<{ tools: Tools } | { skip: string }> {
   const modules = ["nbclient", "nbformat", "jupyter_client", "nbconvert"];
+  const chosen = Deno.env.get("NK_PYTHON");
   let missing = "";
-  for (const python of ["/usr/bin/python3", "python3"]) {
+  for (const python of chosen ? [chosen] : ["/usr/bin/python3", "python3"]) {
     const r = await run(python, ["-c", `import ${modules.join(", ")}`]);
     if (r.code === 0) {
       const chromium = ["/usr/lib/chromium/chromium", "/usr/bin/chromium"].find((p) => {
@@ -202,7 +206,13 @@ export async function runNotebook(dir: string, src: string, opts: RunOptions): P
     String(opts.cellTimeout ?? 900),
   ], { env: opts.env });
   result.seconds.execute = lap();
-  if (exec.code !== 0) result.problems.push(`execution failed (exit ${exec.code}): ${exec.stderr.trim().slice(-2000)}`);
+  if (exec.code !== 0) {
+    // Exit 1 is a cell error, which the saved notebook records (verify reports it with its cell); for a dead
+    // kernel or timeout (2) and bad input (3) the runner's last words are the explanation.
+    const tail = exec.stderr.split("\n").filter((l) => l.trim() && !l.includes('"deno jupyter" is unstable'))
+      .slice(-3).join(" | ");
+    result.problems.push(`execution stopped (run_nb.py exit ${exec.code})${exec.code === 1 ? "" : `: ${tail}`}`);
+  }
   let executed: string | null = null;
   try {
     executed = await Deno.readTextFile(out);
@@ -211,7 +221,7 @@ export async function runNotebook(dir: string, src: string, opts: RunOptions): P
   if (executed === null) return finish();
   const v = verifyNotebook(executed);
   result.figures = v.figures;
-  if (exec.code === 0) result.problems.push(...v.problems);
+  result.problems.push(...v.problems);
   const html = await run(opts.tools.python, [
     "-m",
     "nbconvert",

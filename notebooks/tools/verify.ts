@@ -19,6 +19,7 @@ interface Output {
 interface CodeCell {
   cell_type: string;
   source: string | string[];
+  execution_count?: number | null;
   outputs?: Output[];
 }
 
@@ -44,10 +45,14 @@ export function expectsFigure(source: string): boolean {
 export function verifyNotebook(json: string): Verification {
   const nb = JSON.parse(json) as { cells: CodeCell[] };
   const problems: string[] = [];
-  let figures = 0, codeCells = 0;
+  let figures = 0, codeCells = 0, notRun = 0;
   nb.cells.forEach((cell, i) => {
     if (cell.cell_type !== "code") return;
     codeCells++;
+    if (cell.execution_count == null) {
+      notRun++;
+      return;
+    }
     const outputs = cell.outputs ?? [];
     let svgs = 0;
     for (const o of outputs) {
@@ -74,5 +79,6 @@ export function verifyNotebook(json: string): Verification {
       problems.push(`cell ${i} calls display() or figure() but shows no figure (no image/svg+xml output)`);
     }
   });
+  if (notRun) problems.push(`${notRun} of ${codeCells} code cells did not run`);
   return { problems, figures, codeCells };
 }

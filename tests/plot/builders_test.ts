@@ -48,8 +48,9 @@ Deno.test("lossCurve: raw and smoothed train lines, eval points, x titles with u
     title: "Cross-entropy (nats/token)",
     scale: { type: "log" },
   });
-  const noEval = lossCurve([preln], { split: null }) as any;
+  const noEval = check(lossCurve([preln], { split: null }));
   assert.ok(noEval.data.values.every((r: { series: string }) => r.series.startsWith("train")));
+  assertEquals(units(noEval).map(markType), ["line", "line"]);
 });
 
 Deno.test("perplexityVsCompute: log x, step-0 evals dropped, one colour per run", () => {
@@ -151,6 +152,7 @@ Deno.test("explosionStep and lrRampCurves: the first unstable update is marked p
     50,
   ]]);
   assert.ok(!spec.data.values.some((r: { loss: number }) => !Number.isFinite(r.loss)));
+  assertEquals(units(check(lrRampCurves([rampRun("stable", 1000, 50)]))).map(markType), ["line"]);
 });
 
 Deno.test("barsWithError: bars, ±std rules and labels; given order or sorted", () => {

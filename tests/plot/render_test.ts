@@ -52,7 +52,9 @@ Deno.test("every builder renders with marks and no Vega warnings, in each varian
     ["learnedScaleBoxes", learnedScaleBoxes(scales)],
     ["learnedScaleBoxes paper", learnedScaleBoxes(scales, { paperMedians: true })],
     ["learnedScaleBoxes no HeadScale", learnedScaleBoxes(noHead)],
+    ["lossCurve without evals", lossCurve([run], { split: null })],
     ["lrRampCurves", lrRampCurves([rampRun("a", 20), rampRun("b", 40)])],
+    ["lrRampCurves with no explosion", lrRampCurves([rampRun("stable", 1000, 30)])],
     ["barsWithError", barsWithError([{ label: "a", mean: 2, std: 0.1 }, { label: "b", mean: 3, std: 0.2 }])],
     ["lossCurveFigure", lossCurveFigure([run, other])],
   ];

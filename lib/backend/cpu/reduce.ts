@@ -8,16 +8,30 @@ import type { Arr } from "./elementwise.ts";
 /** y (outer, inner) = sum or max of x (outer, size, inner) over the middle axis; max propagates NaN. */
 export function reduce(fn: "sum" | "max", outer: number, size: number, inner: number, x: Arr, y: Arr): void {
   for (let o = 0; o < outer; o++) {
-    for (let i = 0; i < inner; i++) {
-      const base = o * size * inner + i;
+    const out = o * inner, base = o * size * inner;
+    if (inner === 1) {
       let acc = fn === "sum" ? 0 : -Infinity;
       for (let s = 0; s < size; s++) {
-        const v = x[base + s * inner];
+        const v = x[base + s];
         if (fn === "sum") acc += v;
-        else if (Number.isNaN(v) || v > acc) acc = Number.isNaN(acc) ? acc : v;
+        else if (v > acc || v !== v) acc = acc !== acc ? acc : v;
       }
-      y[o * inner + i] = acc;
+      y[out] = acc;
+      continue;
     }
+    // Walk rows contiguously (a column sum over many rows, like a bias gradient, stays in cache).
+    const acc = new Float64Array(inner).fill(fn === "sum" ? 0 : -Infinity);
+    for (let s = 0; s < size; s++) {
+      const row = base + s * inner;
+      if (fn === "sum") { for (let i = 0; i < inner; i++) acc[i] += x[row + i]; }
+      else {
+        for (let i = 0; i < inner; i++) {
+          const v = x[row + i];
+          if (v > acc[i] || v !== v) acc[i] = acc[i] !== acc[i] ? acc[i] : v;
+        }
+      }
+    }
+    for (let i = 0; i < inner; i++) y[out + i] = acc[i];
   }
 }
 

@@ -16,8 +16,8 @@ const WG = 64;
 const POW = /* wgsl */ `
 fn powJs(a: f32, b: f32) -> f32 {
   let bInt = floor(b) == b;
-  let half = b * 0.5;
-  let odd = bInt && floor(half) != half;
+  let hb = b * 0.5;
+  let odd = bInt && floor(hb) != hb;
   // log2 and exp2 at 0 and ±∞ are left to the implementation (llvmpipe's exp2(+∞) is 0): set them here.
   let aa = abs(a);
   let la = select(select(log2(aa), infF(), isInf(aa)), ninfF(), aa == 0.0);

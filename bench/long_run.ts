@@ -1,0 +1,146 @@
+/**
+ * Long-run memory check (not part of `deno task bench`, which compares speed with a peer): trains the `tiny`
+ * preset on the fixture corpus with its evaluations and periodic checkpoints, samples the backend's memory
+ * (live buffers and bytes, pooled bytes) and the process's RSS every N steps, prints a table and a verdict —
+ * flat after warm-up, or growing — and exits 1 when growing.
+ *
+ *   deno run -A bench/long_run.ts [--steps 2000] [--backend cpu|webgpu] [--every 100] [--checkpointEvery 500]
+ *
+ * Flat means: after the warm-up (the first `--warmup` steps, default max(every, steps/10)) live buffers and live
+ * bytes never change, pooled bytes never grow, and RSS grows by less than max(32 MiB, 10%) — V8's heap and the
+ * allocator's arenas move a little even when nothing leaks.
+ * @module
+ */
+import { formatHelp, parseFlags } from "../lib/cli/args.ts";
+import { describeBackend, runMain, startBackend } from "../lib/cli/common.ts";
+import { resolveConfig } from "../lib/train/config.ts";
+import { train } from "../lib/train/loop.ts";
+
+const SPEC = {
+  help: { type: "boolean", short: "h", description: "Show this help." },
+  steps: { type: "string", description: "Training steps (default 2000).", valueName: "n" },
+  backend: { type: "string", description: "cpu | webgpu (default cpu).", valueName: "name" },
+  every: { type: "string", description: "Sample memory every n steps (default 100).", valueName: "n" },
+  warmup: {
+    type: "string",
+    description: "Steps before memory must be flat (default max(every, steps/10)).",
+    valueName: "n",
+  },
+  checkpointEvery: { type: "string", description: "Checkpoint every n steps (default 500).", valueName: "n" },
+} as const;
+
+/** One memory sample. */
+interface Sample {
+  step: number;
+  seconds: number;
+  loss: number;
+  liveBuffers: number;
+  liveBytes: number;
+  pooledBytes: number;
+  rss: number;
+  heapUsed: number;
+}
+
+const MiB = 1024 * 1024;
+
+function intFlag(name: string, v: string | undefined, def: number, min: number): number {
+  if (v === undefined) return def;
+  const x = Number(v);
+  if (!Number.isInteger(x) || x < min) throw new Error(`Invalid --${name} "${v}": expected an integer ≥ ${min}`);
+  return x;
+}
+
+/** The verdict on samples after the warm-up: null when flat, else what grew. */
+export function growth(samples: readonly Sample[], warmup: number): string | null {
+  const after = samples.filter((s) => s.step >= warmup);
+  if (after.length < 2) return `too few samples after the warm-up of ${warmup} steps to judge`;
+  const first = after[0], last = after[after.length - 1];
+  const problems: string[] = [];
+  for (const key of ["liveBuffers", "liveBytes"] as const) {
+    const values = new Set(after.map((s) => s[key]));
+    if (values.size > 1) problems.push(`${key} changed after warm-up (${[...values].join(" → ")})`);
+  }
+  const pooledMax = Math.max(...after.map((s) => s.pooledBytes));
+  if (pooledMax > first.pooledBytes) {
+    problems.push(`pooledBytes grew ${((pooledMax - first.pooledBytes) / MiB).toFixed(2)} MiB after warm-up`);
+  }
+  const rssGrowth = last.rss - first.rss;
+  if (rssGrowth > Math.max(32 * MiB, 0.1 * first.rss)) {
+    problems.push(`RSS grew ${(rssGrowth / MiB).toFixed(1)} MiB after warm-up`);
+  }
+  return problems.length ? problems.join("; ") : null;
+}
+
+await runMain(async () => {
+  const { flags } = parseFlags(Deno.args, SPEC);
+  if (flags.help) {
+    return console.log(
+      formatHelp(SPEC, { usage: "deno run -A bench/long_run.ts [--steps 2000] [--backend cpu|webgpu]" }),
+    );
+  }
+  const steps = intFlag("steps", flags.steps, 2000, 1);
+  const every = intFlag("every", flags.every, 100, 1);
+  const warmup = intFlag("warmup", flags.warmup, Math.max(every, Math.floor(steps / 10)), 0);
+  const checkpointEvery = intFlag("checkpointEvery", flags.checkpointEvery, 500, 0);
+  const config = resolveConfig([{
+    preset: "tiny",
+    corpus: "fixture",
+    steps,
+    checkpointEvery,
+    backend: flags.backend ?? "cpu",
+  }]);
+  const backend = await startBackend(config);
+  const dir = await Deno.makeTempDir({ prefix: "nk-long-run-" });
+  console.error(
+    `long run: tiny preset (L=${config.layers} d=${config.dModel} T=${config.contextLength} B=${config.batchSize}), ` +
+      `${steps} steps, eval every ${config.evalEvery}, checkpoint every ${checkpointEvery}, on ${
+        describeBackend(backend)
+      }; run folder ${dir}`,
+  );
+  const samples: Sample[] = [];
+  const t0 = performance.now();
+  // With --v8-flags=--expose-gc, collect first, so the heap column shows what is retained, not what awaits GC.
+  const gc = (globalThis as { gc?: () => void }).gc;
+  const sample = (step: number, loss: number) => {
+    gc?.();
+    const m = backend.memory(), u = Deno.memoryUsage();
+    samples.push({ step, seconds: (performance.now() - t0) / 1000, loss, ...m, rss: u.rss, heapUsed: u.heapUsed });
+  };
+  try {
+    const run = await train({
+      config,
+      runDir: dir,
+      onProgress: (p) => {
+        if (p.step % every === 0 || p.step === steps) sample(p.step, p.loss);
+      },
+    });
+    run.model.dispose();
+    run.optimizer.dispose();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  const header = ["step", "time s", "loss", "liveBuffers", "liveBytes", "pooled MiB", "RSS MiB", "heap MiB"];
+  const rows = samples.map((s) => [
+    String(s.step),
+    s.seconds.toFixed(1),
+    s.loss.toFixed(3),
+    String(s.liveBuffers),
+    String(s.liveBytes),
+    (s.pooledBytes / MiB).toFixed(2),
+    (s.rss / MiB).toFixed(1),
+    (s.heapUsed / MiB).toFixed(1),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => "| " + cells.map((c, i) => c.padStart(widths[i])).join(" | ") + " |";
+  console.log(line(header));
+  console.log("|" + widths.map((w) => "-".repeat(w + 1) + ":").join("|") + "|");
+  for (const r of rows) console.log(line(r));
+  const problem = growth(samples, warmup);
+  console.log(
+    problem
+      ? `verdict: GROWING on ${backend.name} after a warm-up of ${warmup} steps: ${problem}`
+      : `verdict: FLAT on ${backend.name} after a warm-up of ${warmup} steps (live buffers and bytes constant, ` +
+        `pool not growing, RSS within tolerance)`,
+  );
+  if (problem) Deno.exit(1);
+});
