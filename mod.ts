@@ -114,3 +114,4 @@ export {
   summarize,
   type TrainRecord,
 } from "./lib/metrics/records.ts";
+export * as plot from "./lib/plot/mod.ts";

@@ -63,23 +63,8 @@ export function checkX(x: string, allowed: readonly XField[], what: string): voi
   }
 }
 
-/**
- * Trailing moving average over `window` points (the first points average what exists so far), so a smoothed
- * curve never looks ahead of the step it is drawn at.
- */
-export function movingAverage(values: readonly number[], window: number): number[] {
-  if (!Number.isInteger(window) || window < 1) {
-    throw new Error(`Invalid smoothing window ${window}: expected an integer ≥ 1`);
-  }
-  const out: number[] = [];
-  let sum = 0;
-  for (let i = 0; i < values.length; i++) {
-    sum += values[i];
-    if (i >= window) sum -= values[i - window];
-    out.push(sum / Math.min(i + 1, window));
-  }
-  return out;
-}
+// Trailing moving average (a smoothed curve never looks ahead of its step), shared with the analyses.
+export { movingAverage } from "../metrics/analysis.ts";
 
 /** Split a fairseq layer parameter name into its layer index and kind (`decoder.layers.3.fc2.weight` → 3, "fc2.weight"). */
 export function parseLayerParam(name: string): { layer: number; kind: string } | null {

@@ -30,7 +30,7 @@ export {
 export { type GradNormKind, gradNormPanels, type GradNormPanelsOptions } from "./grads.ts";
 export { gradHeatmap, type GradHeatmapOptions } from "./grad_heatmap.ts";
 export { learnedScaleBoxes, type LearnedScaleBoxesOptions, PAPER_SCALE_MEDIANS, type ScaleMedians } from "./scales.ts";
-export { type ExplosionOptions, explosionStep, lrRampCurves, type LrRampOptions } from "./ramp.ts";
+export { lrRampCurves, type LrRampOptions } from "./ramp.ts";
 export { type BarRow, barsWithError, type BarsWithErrorOptions } from "./bars.ts";
 export { lossCurveFigure, type PlotlyFigure, plotlyToVegaLite, type PlotlyTrace } from "./plotly.ts";
 export { type Figure, type RenderedSvg, renderSvg, svgHasMarks, svgToPng } from "./render.ts";

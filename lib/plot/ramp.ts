@@ -1,67 +1,42 @@
 /**
  * The LR-stability test of paper Fig. 5: the learning rate rises by a fixed step each update until training
- * destabilizes. `explosionStep` finds where; `lrRampCurves` draws each run's loss with that point marked.
+ * destabilizes. `lrRampCurves` draws each run's loss with the explosion step of `lib/metrics/analysis.ts`
+ * marked, so the plot and the notebook's table agree.
  * @module
  */
 import type { TopLevelSpec } from "npm:vega-lite@6.5.0";
-import type { RunRecord, TrainRecord } from "../metrics/records.ts";
+import { explosionStep } from "../metrics/analysis.ts";
+import type { TrainRecord } from "../metrics/records.ts";
 import { checkRuns, type Run, SCHEMA } from "./_records.ts";
 
-/** Options of `explosionStep`. */
-export interface ExplosionOptions {
-  /** A loss above `factor` × the lowest loss so far counts as an explosion (default 1.5). */
-  factor?: number;
-}
-
-/**
- * The first update at which a ramp run destabilized: a skipped (non-finite) step, a non-finite loss, or a loss
- * above `factor` × the running minimum; null if none. A run stopped by a non-finite loss writes no record for
- * that step, so train ramp runs with `skipNonFinite: true` to have it recorded.
- * @example
- * ```ts
- * import { explosionStep } from "./ramp.ts";
- * const losses = [5, 4, 3, 3.1, 6, NaN];
- * const records = losses.map((loss, i) => ({
- *   kind: "train" as const, step: i + 1, tokens: 0, flops: 0, time: 0, lr: 5e-5 * (i + 1), loss, gradNorm: 1,
- * }));
- * console.log(explosionStep(records)); // 5
- * ```
- */
-export function explosionStep(records: readonly RunRecord[], opts: ExplosionOptions = {}): number | null {
-  const factor = opts.factor ?? 1.5;
-  if (!(factor > 1)) throw new Error(`Invalid explosion factor ${factor}: expected a number > 1`);
-  let best = Infinity;
-  for (const r of records) {
-    if (r.kind !== "train") continue;
-    if (r.skipped || !Number.isFinite(r.loss)) return r.step;
-    if (r.loss > factor * best) return r.step;
-    best = Math.min(best, r.loss);
-  }
-  return null;
-}
-
 /** Options of `lrRampCurves`. */
-export interface LrRampOptions extends ExplosionOptions {
+export interface LrRampOptions {
+  /** A loss above `factor` × the running minimum is an explosion (default 1.5, as `explosionStep`). */
+  factor?: number;
+  /** Losses in the first `after` steps never count as explosions (default 20, as `explosionStep`). */
+  after?: number;
   /** Top of the y axis; larger losses are clipped (default 1.5 × the largest first loss). */
   yMax?: number;
 }
 
 /**
  * Loss against step for LR-ramp runs, one line per run, with a dashed rule and a marker at each run's
- * explosion step (see `explosionStep`).
+ * explosion step (`explosionStep` of lib/metrics/analysis.ts: a non-finite loss, or a loss above `factor` × the
+ * running minimum after `after` steps). A skipped non-finite step is marked at the top of the axis.
  * @example
  * ```ts
  * import { lrRampCurves } from "./ramp.ts";
  * const records = [5, 4, 9].map((loss, i) => ({
  *   kind: "train" as const, step: i + 1, tokens: 0, flops: 0, time: 0, lr: 5e-5 * (i + 1), loss, gradNorm: 1,
  * }));
- * const spec = lrRampCurves([{ name: "baseline", records }]);
+ * const spec = lrRampCurves([{ name: "baseline", records }], { after: 1 });
  * console.log("layer" in spec && spec.layer.length); // 3 (loss lines, explosion rules, markers)
  * ```
  */
 export function lrRampCurves(runs: readonly Run[], opts: LrRampOptions = {}): TopLevelSpec {
   checkRuns(runs, "LR ramp curves");
-  const factor = opts.factor ?? 1.5;
+  const factor = opts.factor ?? 1.5, after = opts.after ?? 20;
+  if (!(factor > 1)) throw new Error(`Invalid explosion factor ${factor}: expected a number > 1`);
   const train = runs.map((run) => ({
     run,
     recs: run.records.filter((r): r is TrainRecord => r.kind === "train"),
@@ -76,7 +51,7 @@ export function lrRampCurves(runs: readonly Run[], opts: LrRampOptions = {}): To
         rows.push({ run: run.name, step: r.step, loss: r.loss, lr: r.lr, type: "loss" });
       }
     }
-    const at = explosionStep(recs, { factor });
+    const at = explosionStep(recs, factor, after);
     const r = recs.find((x) => x.step === at);
     if (r) {
       const loss = Number.isFinite(r.loss) ? Math.min(r.loss, yMax) : yMax;
@@ -100,7 +75,7 @@ export function lrRampCurves(runs: readonly Run[], opts: LrRampOptions = {}): To
     $schema: SCHEMA,
     title: {
       text: "LR ramp: loss until explosion",
-      subtitle: `markers: first unstable update (loss > ${factor} × running min, or non-finite)`,
+      subtitle: `markers: first unstable update (non-finite, or loss > ${factor} × running min after step ${after})`,
     },
     width: 480,
     height: 300,

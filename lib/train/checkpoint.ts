@@ -322,8 +322,9 @@ export interface MomentTarget {
  * import { loadCheckpoint, restoreCheckpoint } from "./checkpoint.ts";
  * await nk.init({ backend: "cpu" });
  * const dir = await Deno.makeTempDir();
- * const config = nk.resolveConfig([{ corpus: "fixture", layers: 1, dModel: 32, dFF: 64, contextLength: 32 }]);
- * const run = await nk.train({ config: { ...config, steps: 1, evalEvery: 0, batchSize: 2 }, runDir: dir });
+ * const layers = { corpus: "fixture", layers: 1, dModel: 32, dFF: 64, contextLength: 32, batchSize: 2 };
+ * const config = nk.resolveConfig([{ ...layers, steps: 1, warmup: 0, evalEvery: 0 }]);
+ * const run = await nk.train({ config, runDir: dir });
  * const ckpt = await loadCheckpoint(`${dir}/checkpoint`);
  * const model = new nk.NormFormerLM(ckpt.config);
  * restoreCheckpoint(ckpt, model);

@@ -98,7 +98,10 @@ export interface TrainResult {
  * overflowed) and the last good checkpoint to resume from.
  */
 export class NonFiniteError extends Error {
-  /** The step, the parameter whose gradient was non-finite (null: the loss), the last good checkpoint folder. */
+  /**
+   * The step; the first parameter whose gradient was non-finite (null when the loss was, or when only the global
+   * norm overflowed); the last good checkpoint folder and its step (null when none was written).
+   */
   constructor(
     readonly step: number,
     readonly parameter: string | null,

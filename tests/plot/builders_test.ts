@@ -2,7 +2,6 @@
 import { assert, assertEquals } from "../assert.ts";
 import {
   barsWithError,
-  explosionStep,
   gradHeatmap,
   gradNormPanels,
   learnedScaleBoxes,
@@ -137,11 +136,8 @@ Deno.test("learnedScaleBoxes: only the panels a run has (an ablation without Hea
   assertEquals(units(spec).map(markType), ["rule", "bar", "tick"]);
 });
 
-Deno.test("explosionStep and lrRampCurves: the first unstable update is marked per run", () => {
+Deno.test("lrRampCurves: the first unstable update (metrics' explosionStep) is marked per run", () => {
   const a = rampRun("baseline", 30), b = rampRun("NormFormer", 50);
-  assertEquals(explosionStep(a.records), 30);
-  assertEquals(explosionStep(b.records), 50);
-  assertEquals(explosionStep(rampRun("stable", 1000, 50).records), null);
   const spec = check(lrRampCurves([a, b]));
   assertEquals(units(spec).map(markType), ["line", "rule", "point"]);
   assertEquals(spec.layer[0].encoding.y.title, "Train loss (nats/token)");
@@ -153,6 +149,10 @@ Deno.test("explosionStep and lrRampCurves: the first unstable update is marked p
   ]]);
   assert.ok(!spec.data.values.some((r: { loss: number }) => !Number.isFinite(r.loss)));
   assertEquals(units(check(lrRampCurves([rampRun("stable", 1000, 50)]))).map(markType), ["line"]);
+  const early = check(lrRampCurves([rampRun("early", 10)], { after: 5 }));
+  assertEquals(early.data.values.filter((r: { type: string }) => r.type === "explosion")[0].step, 10);
+  const warmup = check(lrRampCurves([rampRun("early", 10, 14)])); // a jump before step 20 does not count
+  assertEquals(warmup.data.values.filter((r: { type: string }) => r.type === "explosion").length, 0);
 });
 
 Deno.test("barsWithError: bars, ±std rules and labels; given order or sorted", () => {

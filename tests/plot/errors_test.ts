@@ -2,7 +2,6 @@
 import { assertRejects, assertThrows } from "../assert.ts";
 import {
   barsWithError,
-  explosionStep,
   gradHeatmap,
   gradNormPanels,
   learnedScaleBoxes,
@@ -12,7 +11,7 @@ import {
   plotlyToVegaLite,
   saveFigure,
 } from "../../lib/plot/mod.ts";
-import { synthRun } from "./_synth.ts";
+import { rampRun, synthRun } from "./_synth.ts";
 
 const noGrads = synthRun("plain", { grads: false });
 const withGrads = synthRun("nf", { layers: 4 });
@@ -35,7 +34,7 @@ Deno.test("gradNormPanels names a missing parameter kind, a missing layer, an em
     () => gradNormPanels([withGrads], { steps: [5000, 6000] }),
     /no record with grads falls in steps \[5000,6000\]/,
   );
-  assertThrows(() => gradNormPanels([withGrads], { smooth: 0 }), /Invalid smoothing window 0: expected an integer ≥ 1/);
+  assertThrows(() => gradNormPanels([withGrads], { smooth: 0 }), /Cannot smooth with window 0: expected ≥ 1/);
   assertThrows(() => gradNormPanels([withGrads], { norm: "l3" as never }), /Invalid norm "l3": expected "l1" or "l2"/);
 });
 
@@ -61,9 +60,12 @@ Deno.test("learnedScaleBoxes without NormFormer scales names the parameters it l
   assertThrows(() => learnedScaleBoxes({}), /ffn_layernorm\.weight, attn_ln\.weight, c_attn/);
 });
 
-Deno.test("lrRampCurves, explosionStep and barsWithError reject empty or bad input", () => {
+Deno.test("lrRampCurves and barsWithError reject empty or bad input", () => {
   assertThrows(() => lrRampCurves([{ name: "r", records: [] }]), /no run has a finite train loss/);
-  assertThrows(() => explosionStep([], { factor: 1 }), /Invalid explosion factor 1: expected a number > 1/);
+  assertThrows(
+    () => lrRampCurves([rampRun("r", 30)], { factor: 1 }),
+    /Invalid explosion factor 1: expected a number > 1/,
+  );
   assertThrows(() => barsWithError([]), /^Cannot plot bars: no rows were given$/);
   assertThrows(
     () => barsWithError([{ label: "a", mean: NaN, std: 1 }]),

@@ -31,7 +31,13 @@ interface Mutation {
 /** Damage one file of `files` as `rand` decides; returns the description. */
 function mutate(files: Record<FileName, Uint8Array>, rand: () => number): Mutation {
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)];
-  const file = pick(["model.safetensors", "model.safetensors", "optimizer.safetensors", "state.json", "config.json"]);
+  const file = pick<FileName>([
+    "model.safetensors",
+    "model.safetensors",
+    "optimizer.safetensors",
+    "state.json",
+    "config.json",
+  ]);
   const op = pick(["flip", "flip", "truncate", "extend"] as const);
   const bytes = files[file], tensors = file.endsWith(".safetensors");
   let detail: string;
@@ -92,7 +98,7 @@ Deno.test(`checkpoint fuzz: ${CASES} damaged checkpoints load bitwise or fail wi
   worker.onerror = (e) => (crashed = e.message, e.preventDefault(), wake?.());
   const ask = async (req: FuzzRequest, what: string): Promise<FuzzReply> => {
     worker.postMessage(req);
-    let timer = 0;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     await new Promise<void>((resolve) => {
       wake = resolve;
       timer = setTimeout(resolve, CASE_LIMIT_MS);
