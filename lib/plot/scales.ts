@@ -5,6 +5,7 @@
  */
 import type { TopLevelSpec } from "npm:vega-lite@6.5.0";
 import type { ScaleSummary } from "../metrics/records.ts";
+import { PAPER_SCALE_MEDIANS as PAPER } from "../metrics/paper.ts";
 import { parseLayerParam, SCHEMA } from "./_records.ts";
 
 /** Panel titles as in the paper, keyed by the parameter kind after `decoder.layers.N.`. */
@@ -24,11 +25,11 @@ export interface ScaleMedians {
   headScale: readonly number[];
 }
 
-/** The paper's Fig. 4 medians (≈, read from the figure). */
+/** The paper's Fig. 4 medians (≈, read from the figure), from `lib/metrics/paper.ts`. */
 export const PAPER_SCALE_MEDIANS: Readonly<ScaleMedians> = Object.freeze({
-  ffn: [.22, .26, .26, .26, .34, .42, .46, .53, .62, .68, .80, .89],
-  postAttn: [.14, .32, .34, .37, .37, .37, .32, .30, .26, .27, .27, .28],
-  headScale: [1.02, .72, .84, .86, .73, .72, .81, .84, .96, .85, 1.08, 1.11],
+  ffn: PAPER.ffnNorm,
+  postAttn: PAPER.postAttnNorm,
+  headScale: PAPER.headScale,
 });
 
 /** Options of `learnedScaleBoxes`. */

@@ -17,65 +17,27 @@
  * @module
  */
 import type { Tensor } from "../core/tensor.ts";
-import type { RngState } from "../core/rng.ts";
 import { sha256Hex } from "../data/hash.ts";
 import { dirname, syncDir } from "./atomic.ts";
 import { resolveConfig, type TrainConfig } from "./config.ts";
 import { type DecodedTensor, decodeSafetensors, encodeSafetensors, type SafeTensor } from "./safetensors.ts";
+import {
+  type Checkpoint,
+  CHECKPOINT_FORMAT,
+  CheckpointError,
+  checkStateFile,
+  type RunState,
+  type StateFile,
+} from "./checkpoint_state.ts";
 
-/**
- * A checkpoint that cannot be used: missing, corrupted, from another model, or inconsistent with its run folder.
- * The message names the folder and the file. The CLI treats it as bad input (exit code 2).
- */
-export class CheckpointError extends Error {
-  /** "CheckpointError", so callers can tell a bad checkpoint from a failure of the run itself. */
-  override name = "CheckpointError";
-}
-
-/** Format version written into state.json. */
-export const CHECKPOINT_FORMAT = 1;
-
-/** Where a run stands: everything needed to continue bit-for-bit. */
-export interface RunState {
-  /** Updates done. */
-  step: number;
-  /** Training tokens consumed. */
-  tokens: number;
-  /** Cumulative training FLOPs. */
-  flops: number;
-  /** Training seconds so far. */
-  time: number;
-  /** Generator state (dropout seeds). */
-  rng: RngState;
-  /** Batch sampler state. */
-  sampler: unknown;
-  /** Lines of metrics.jsonl that belong to steps ≤ step (the rest is dropped on resume). */
-  metricsLines: number;
-  /** Steps skipped for non-finite loss or gradients. */
-  skippedSteps: number;
-}
-
-/** What state.json holds. */
-export interface StateFile extends RunState {
-  /** `CHECKPOINT_FORMAT` of the writer. */
-  format: number;
-  /** SHA-256 of model.safetensors and optimizer.safetensors. */
-  sha256: { model: string; optimizer: string };
-}
-
-/** A loaded checkpoint. */
-export interface Checkpoint {
-  /** The config saved with it, checked and resolved by `resolveConfig`. */
-  config: TrainConfig;
-  /** Parameters by fairseq name. */
-  model: Record<string, DecodedTensor>;
-  /** Optimizer moments by name. */
-  optimizer: Record<string, DecodedTensor>;
-  /** Run state. */
-  state: StateFile;
-  /** The folder actually read (the previous one if a swap was interrupted). */
-  dir: string;
-}
+export {
+  type Checkpoint,
+  CHECKPOINT_FORMAT,
+  CheckpointError,
+  type RunState,
+  type StateFile,
+} from "./checkpoint_state.ts";
+export { checkResumable, type MomentTarget, restoreCheckpoint, type WeightTarget } from "./checkpoint_restore.ts";
 
 async function toHost(named: Record<string, Tensor>): Promise<Record<string, SafeTensor>> {
   const out: Record<string, SafeTensor> = {};
@@ -241,7 +203,7 @@ export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
     }
   };
   const state = json("state.json", await read("state.json")) as StateFile;
-  checkState(state, (msg) => fail(`state.json ${msg}`));
+  checkStateFile(state, (msg) => fail(`state.json ${msg}`));
   const files: Record<string, Record<string, DecodedTensor>> = {};
   for (const part of ["model", "optimizer"] as const) {
     const bytes = await read(`${part}.safetensors`);
@@ -267,130 +229,4 @@ export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
     throw fail(`config.json: ${(e as Error).message}`);
   }
   return { config, model: files.model, optimizer: files.optimizer, state, dir: where };
-}
-
-/** Check state.json's fields (the sampler state is checked by the sampler when a run resumes). */
-function checkState(state: StateFile, fail: (msg: string) => Error): void {
-  if (state.format !== CHECKPOINT_FORMAT) {
-    throw fail(`format is ${JSON.stringify(state.format)}, expected ${CHECKPOINT_FORMAT}`);
-  }
-  for (const key of ["step", "tokens", "flops", "time", "metricsLines", "skippedSteps"] as const) {
-    const v = state[key];
-    const integer = key !== "flops" && key !== "time";
-    if (typeof v !== "number" || !Number.isFinite(v) || v < 0 || (integer && !Number.isInteger(v))) {
-      throw fail(`${key} is ${JSON.stringify(v)}, expected ${integer ? "an integer" : "a finite number"} ≥ 0`);
-    }
-  }
-  if (state.skippedSteps > state.step) {
-    throw fail(`skippedSteps ${state.skippedSteps} exceeds step ${state.step}`);
-  }
-  const rng = state.rng as unknown;
-  if (!Array.isArray(rng) || rng.length !== 4 || rng.some((w) => !Number.isInteger(w) || w < 0 || w >= 2 ** 32)) {
-    throw fail(`rng is ${JSON.stringify(rng)}, expected four u32 words`);
-  }
-  if (state.sampler !== null && (typeof state.sampler !== "object" || Array.isArray(state.sampler))) {
-    throw fail(`sampler is ${JSON.stringify(state.sampler)}, expected an object or null`);
-  }
-  const sums = state.sha256 as unknown as Record<string, unknown> | undefined;
-  for (const part of ["model", "optimizer"]) {
-    const sum = sums?.[part];
-    if (typeof sum !== "string" || !/^[0-9a-f]{64}$/.test(sum)) {
-      throw fail(`sha256.${part} is ${JSON.stringify(sum)}, expected 64 hex digits`);
-    }
-  }
-}
-
-/** What `restoreCheckpoint` writes weights into (a `Module`). */
-export interface WeightTarget {
-  /** Copy tensors by name, checking names and shapes (see `Module.loadStateDict`). */
-  loadStateDict(tensors: Record<string, DecodedTensor>): void;
-}
-
-/** What `restoreCheckpoint` writes optimizer moments into (an `AdamW`). */
-export interface MomentTarget {
-  /** Copy moments by name, checking names and shapes, and set the update count. */
-  loadOptimizerTensors(tensors: Record<string, DecodedTensor>, step: number): void;
-}
-
-/**
- * Copy a loaded checkpoint's weights into `model` (built from `ckpt.config`) and, when given, its moments into
- * `optimizer` (whose update count becomes step − skippedSteps). A missing or extra tensor, or a shape that
- * disagrees with the config, is an error naming the checkpoint and the file.
- * @example
- * ```ts
- * import * as nk from "../../mod.ts";
- * import { loadCheckpoint, restoreCheckpoint } from "./checkpoint.ts";
- * await nk.init({ backend: "cpu" });
- * const dir = await Deno.makeTempDir();
- * const layers = { corpus: "fixture", layers: 1, dModel: 32, dFF: 64, contextLength: 32, batchSize: 2 };
- * const config = nk.resolveConfig([{ ...layers, steps: 1, warmup: 0, evalEvery: 0 }]);
- * const run = await nk.train({ config, runDir: dir });
- * const ckpt = await loadCheckpoint(`${dir}/checkpoint`);
- * const model = new nk.NormFormerLM(ckpt.config);
- * restoreCheckpoint(ckpt, model);
- * run.model.dispose();
- * run.optimizer.dispose();
- * model.dispose();
- * await Deno.remove(dir, { recursive: true });
- * ```
- */
-export function restoreCheckpoint(ckpt: Checkpoint, model: WeightTarget, optimizer?: MomentTarget): void {
-  // "Cannot load weights: …", "Cannot load optimizer state …", "Cannot load optimizer tensor …" → "…".
-  const strip = (e: unknown) =>
-    (e as Error).message.replace(/^Cannot load (weights: |optimizer (state:? |tensor ))/, "");
-  try {
-    model.loadStateDict(ckpt.model);
-  } catch (e) {
-    throw new CheckpointError(`Cannot load checkpoint "${ckpt.dir}": model.safetensors: ${strip(e)}`);
-  }
-  if (!optimizer) return;
-  try {
-    optimizer.loadOptimizerTensors(ckpt.optimizer, ckpt.state.step - ckpt.state.skippedSteps);
-  } catch (e) {
-    throw new CheckpointError(`Cannot load checkpoint "${ckpt.dir}": optimizer.safetensors: ${strip(e)}`);
-  }
-}
-
-/** The config keys that fix a model's parameters: a run resumes only when they all match. */
-const MODEL_KEYS = [
-  "arch",
-  "vocabSize",
-  "dModel",
-  "heads",
-  "dFF",
-  "layers",
-  "postAttnNorm",
-  "headScale",
-  "headScalePlacement",
-  "ffnNorm",
-  "residScale",
-  "activation",
-  "positions",
-] as const;
-
-/**
- * Check that a checkpoint can resume a run of `cfg`: the same model shape, arch and switches (run fields such as
- * `steps` or `lr` may differ). Throws a `CheckpointError` naming the first key that differs.
- * @example
- * ```ts
- * import { checkResumable, type Checkpoint } from "./checkpoint.ts";
- * import { resolveConfig } from "./config.ts";
- * const ckpt = { config: resolveConfig([{ arch: "preln" }]), dir: "runs/a/checkpoint" } as Checkpoint;
- * try {
- *   checkResumable(ckpt, resolveConfig([{ arch: "normformer" }]));
- * } catch (e) {
- *   console.log((e as Error).message); // Cannot resume from "runs/a/checkpoint": the checkpoint has arch "preln", …
- * }
- * ```
- */
-export function checkResumable(ckpt: Checkpoint, cfg: TrainConfig): void {
-  for (const key of MODEL_KEYS) {
-    if (ckpt.config[key] !== cfg[key]) {
-      throw new CheckpointError(
-        `Cannot resume from "${ckpt.dir}": the checkpoint has ${key} ${JSON.stringify(ckpt.config[key])}, the config ${
-          JSON.stringify(cfg[key])
-        }`,
-      );
-    }
-  }
 }

@@ -4,7 +4,7 @@
  * @module
  */
 import { dirname, writeFileAtomic } from "./atomic.ts";
-import { CheckpointError } from "./checkpoint.ts";
+import { CheckpointError } from "./checkpoint_state.ts";
 
 /** An append-only JSONL file. */
 export class MetricsLog {

@@ -1,0 +1,93 @@
+/**
+ * What a checkpoint folder holds besides its tensors, and how state.json is checked: the run state, the loaded
+ * checkpoint's shape, the format version, and the error every checkpoint problem raises.
+ * @module
+ */
+import type { RngState } from "../core/rng.ts";
+import type { TrainConfig } from "./config.ts";
+import type { DecodedTensor } from "./safetensors.ts";
+
+/**
+ * A checkpoint that cannot be used: missing, corrupted, from another model, or inconsistent with its run folder.
+ * The message names the folder and the file. The CLI treats it as bad input (exit code 2).
+ */
+export class CheckpointError extends Error {
+  /** "CheckpointError", so callers can tell a bad checkpoint from a failure of the run itself. */
+  override name = "CheckpointError";
+}
+
+/** Format version written into state.json. */
+export const CHECKPOINT_FORMAT = 1;
+
+/** Where a run stands: everything needed to continue bit-for-bit. */
+export interface RunState {
+  /** Updates done. */
+  step: number;
+  /** Training tokens consumed. */
+  tokens: number;
+  /** Cumulative training FLOPs. */
+  flops: number;
+  /** Training seconds so far. */
+  time: number;
+  /** Generator state (dropout seeds). */
+  rng: RngState;
+  /** Batch sampler state. */
+  sampler: unknown;
+  /** Lines of metrics.jsonl that belong to steps ≤ step (the rest is dropped on resume). */
+  metricsLines: number;
+  /** Steps skipped for non-finite loss or gradients. */
+  skippedSteps: number;
+}
+
+/** What state.json holds. */
+export interface StateFile extends RunState {
+  /** `CHECKPOINT_FORMAT` of the writer. */
+  format: number;
+  /** SHA-256 of model.safetensors and optimizer.safetensors. */
+  sha256: { model: string; optimizer: string };
+}
+
+/** A loaded checkpoint. */
+export interface Checkpoint {
+  /** The config saved with it, checked and resolved by `resolveConfig`. */
+  config: TrainConfig;
+  /** Parameters by fairseq name. */
+  model: Record<string, DecodedTensor>;
+  /** Optimizer moments by name. */
+  optimizer: Record<string, DecodedTensor>;
+  /** Run state. */
+  state: StateFile;
+  /** The folder actually read (the previous one if a swap was interrupted). */
+  dir: string;
+}
+
+/** Check state.json's fields, throwing `fail(message)` (the sampler state is checked by the sampler when a run resumes). */
+export function checkStateFile(state: StateFile, fail: (msg: string) => Error): void {
+  if (state.format !== CHECKPOINT_FORMAT) {
+    throw fail(`format is ${JSON.stringify(state.format)}, expected ${CHECKPOINT_FORMAT}`);
+  }
+  for (const key of ["step", "tokens", "flops", "time", "metricsLines", "skippedSteps"] as const) {
+    const v = state[key];
+    const integer = key !== "flops" && key !== "time";
+    if (typeof v !== "number" || !Number.isFinite(v) || v < 0 || (integer && !Number.isInteger(v))) {
+      throw fail(`${key} is ${JSON.stringify(v)}, expected ${integer ? "an integer" : "a finite number"} ≥ 0`);
+    }
+  }
+  if (state.skippedSteps > state.step) {
+    throw fail(`skippedSteps ${state.skippedSteps} exceeds step ${state.step}`);
+  }
+  const rng = state.rng as unknown;
+  if (!Array.isArray(rng) || rng.length !== 4 || rng.some((w) => !Number.isInteger(w) || w < 0 || w >= 2 ** 32)) {
+    throw fail(`rng is ${JSON.stringify(rng)}, expected four u32 words`);
+  }
+  if (state.sampler !== null && (typeof state.sampler !== "object" || Array.isArray(state.sampler))) {
+    throw fail(`sampler is ${JSON.stringify(state.sampler)}, expected an object or null`);
+  }
+  const sums = state.sha256 as unknown as Record<string, unknown> | undefined;
+  for (const part of ["model", "optimizer"]) {
+    const sum = sums?.[part];
+    if (typeof sum !== "string" || !/^[0-9a-f]{64}$/.test(sum)) {
+      throw fail(`sha256.${part} is ${JSON.stringify(sum)}, expected 64 hex digits`);
+    }
+  }
+}
