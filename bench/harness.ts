@@ -9,6 +9,7 @@
  * @module
  */
 import type { TorchPeer } from "./peer.ts";
+import type { TfjsColumn, TfjsPeer } from "./tfjs_peer.ts";
 
 /** Settings every group receives from `main.ts`. */
 export interface BenchContext {
@@ -22,6 +23,8 @@ export interface BenchContext {
   log(line: string): void;
   /** The PyTorch peer, started on first use and shared by all groups; a string is why there is none. */
   peer(): Promise<TorchPeer | string>;
+  /** A TensorFlow.js backend, started on first use and shared; a string is why there is none. */
+  tfjs(column: TfjsColumn): Promise<TfjsPeer | string>;
 }
 
 /** Something to time: `run(iters)` does `iters` iterations, finishes all their work, and returns elapsed ms. */
@@ -61,6 +64,8 @@ export interface GroupResult {
   rows: Row[];
   /** Skip reasons, thread counts, library names: printed under the table. */
   notes: string[];
+  /** Extra ratio columns [numerator, denominator], e.g. ["webgpu", "tfjs-webgpu"]: printed as "a/b". */
+  compare?: [string, string][];
 }
 
 /** A benchmark group, registered in `main.ts`. */
@@ -85,15 +90,16 @@ export function median(xs: number[]): number {
 
 /**
  * Times every runner (see the module doc): one warm-up call, iters doubled until a rep lasts ≥ 100 ms (20 when
- * quick), then 7 interleaved reps (3 when quick or when one iteration takes over a second). Median ms/iteration.
+ * quick; skipped when the warm-up took over a second), then 7 interleaved reps (3 when quick or when one
+ * iteration takes over a second). Median ms/iteration.
  */
 export async function measure(runners: Runner[], ctx: BenchContext): Promise<Map<string, Timing>> {
   const targetMs = ctx.quick ? 20 : 100;
   const plan = [];
   for (const r of runners) {
-    await r.run(1);
-    let iters = 1, ms = 0;
-    for (;; iters *= 2) {
+    let iters = 1, ms = await r.run(1);
+    // A warm-up over a second is its own calibration: one iteration per rep (saves a slow run per runner).
+    for (; ms < 1000; iters *= 2) {
       ms = await r.run(iters);
       if (ms >= targetMs) break;
     }
@@ -109,16 +115,27 @@ export async function measure(runners: Runner[], ctx: BenchContext): Promise<Map
   );
 }
 
-/** Formats a group as an aligned text table: rate, and (ratio to the peer) beside each non-peer column. */
+/** Formats a group as an aligned text table: rate, (ratio to the peer) beside each non-peer column, then the
+ * `compare` ratios. */
 export function formatTable(g: GroupResult): string {
   const fmt = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
-  const head = ["case", ...g.columns.map((c) => (c === g.peer ? `${c} (peer)` : c))];
+  const times = (r: number) => `${r.toFixed(r >= 0.1 ? 2 : 3)}×`;
+  const compare = g.compare ?? [];
+  const head = [
+    "case",
+    ...g.columns.map((c) => (c === g.peer ? `${c} (peer)` : c)),
+    ...compare.map(([a, b]) => `${a}/${b}`),
+  ];
   const body = g.rows.map((r) => [
     r.label,
     ...g.columns.map((c) => {
       const v = r.values[c], p = g.peer === null ? null : r.values[g.peer];
       if (v === null || v === undefined) return "—";
-      return c === g.peer || !p ? fmt(v) : `${fmt(v)} (${(v / p).toFixed(v / p >= 0.1 ? 2 : 3)}×)`;
+      return c === g.peer || !p ? fmt(v) : `${fmt(v)} (${times(v / p)})`;
+    }),
+    ...compare.map(([a, b]) => {
+      const va = r.values[a], vb = r.values[b];
+      return va && vb ? times(va / vb) : "—";
     }),
   ]);
   const widths = head.map((_, i) => Math.max(...[head, ...body].map((row) => row[i].length)));

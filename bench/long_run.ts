@@ -111,6 +111,7 @@ await runMain(async () => {
     gc?.();
     const m = backend.memory(), u = Deno.memoryUsage();
     samples.push({ step, seconds: (performance.now() - t0) / 1000, loss, ...m, rss: u.rss, heapUsed: u.heapUsed });
+    console.error(`step ${step}: ${m.liveBuffers} live buffers, RSS ${(u.rss / MiB).toFixed(1)} MiB`);
   };
   try {
     const run = await train({

@@ -8,7 +8,7 @@
  * environment. `--keep-env` measures with the environment as it is.
  *
  * Flags: --only=matmul,…  --quick (fewer reps)  --full (all sizes on slow backends)  --threads=2  --keep-env
- *        --out=bench/results.json
+ *        --no-tfjs (skip the TensorFlow.js columns)  --out=bench/results.json
  * To add a group: write bench/<group>.ts exporting a `BenchGroup` (see harness.ts) and list it in GROUPS;
  * add its peer's setup to GROUPS in torch_peer.py.
  * @module
@@ -16,10 +16,13 @@
 import { parseArgs } from "node:util";
 import { type BenchContext, type BenchGroup, formatTable, type GroupResult } from "./harness.ts";
 import { TorchPeer } from "./peer.ts";
+import { TfjsPeer } from "./tfjs_peer.ts";
 import { matmulGroup } from "./matmul.ts";
+import { opsGroup } from "./ops.ts";
+import { trainStepGroup } from "./train_step.ts";
 
 /** Every benchmark group, in the order they run. */
-const GROUPS: BenchGroup[] = [matmulGroup];
+const GROUPS: BenchGroup[] = [matmulGroup, opsGroup, trainStepGroup];
 
 const BLAS_ENV = ["OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"];
 const CHILD = "NK_BENCH_CHILD";
@@ -32,6 +35,7 @@ const { values: flags } = parseArgs({
     full: { type: "boolean", default: false },
     threads: { type: "string", default: "2" },
     "keep-env": { type: "boolean", default: false },
+    "no-tfjs": { type: "boolean", default: false },
     out: { type: "string", default: new URL("./results.json", import.meta.url).pathname },
   },
 });
@@ -45,6 +49,8 @@ if (!flags["keep-env"] && Deno.env.get(CHILD) === undefined) {
   const removed = Object.fromEntries(BLAS_ENV.filter((k) => k in env).map((k) => [k, env[k]]));
   for (const k of BLAS_ENV) delete env[k];
   Object.assign(env, { OPENBLAS_NUM_THREADS: String(threads), [CHILD]: JSON.stringify(removed) });
+  // Mesa's Vulkan driver prints "XDG_RUNTIME_DIR is invalid" for every adapter opened without one (headless).
+  if (!env.XDG_RUNTIME_DIR) env.XDG_RUNTIME_DIR = await Deno.makeTempDir({ prefix: "nk-bench-xdg-" });
   const args = ["run", "-A", import.meta.filename!, ...Deno.args];
   const child = new Deno.Command(Deno.execPath(), { args, env, clearEnv: true, stdin: "inherit" }).spawn();
   Deno.exit((await child.status).code);
@@ -57,12 +63,17 @@ if (unknown.length) {
 }
 
 let peer: Promise<TorchPeer | string> | undefined;
+const tfjs = new Map<string, Promise<TfjsPeer | string>>();
 const ctx: BenchContext = {
   quick: flags.quick,
   full: flags.full,
   threads,
   log: (l) => console.error(l),
   peer: () => peer ??= TorchPeer.start(threads),
+  tfjs: (column) => {
+    if (flags["no-tfjs"]) return Promise.resolve("--no-tfjs");
+    return tfjs.get(column) ?? tfjs.set(column, TfjsPeer.open(column)).get(column)!;
+  },
 };
 const machine = await machineInfo();
 console.log(`${machine.cpu}, ${machine.cores} cores; deno ${machine.deno}; ${machine.date}`);

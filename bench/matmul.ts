@@ -1,13 +1,16 @@
 /**
  * Matrix product GFLOP/s: the CPU backend with BLAS, the CPU backend with the TypeScript kernel, and the WebGPU
  * backend, each called through the generic `Backend` interface (alloc/write/dispatch("matmul")/read), against
- * PyTorch CPU (`torch.mm(a, b, out=c)`), their reps interleaved case by case.
+ * PyTorch CPU (`torch.mm(a, b, out=c)`), with TensorFlow.js's cpu, wasm and webgpu backends (`tf.matMul`) as
+ * extra columns, their reps interleaved case by case. Extra ratios: webgpu/tfjs-webgpu, cpu-blas/tfjs-wasm.
  *
  * Legend: M N K matmul dims; C (M, N) = A (M, K) · B (K, N).
  * @module
  */
 import type { Backend, OpAttrs } from "../lib/backend/backend.ts";
 import { loadBlas } from "../lib/backend/cpu/blas.ts";
+import { openCpu, openWebGpu, peerNote, reason, values } from "./backends.ts";
+import { TFJS_COLUMNS, type TfjsColumn, type TfjsPeer } from "./tfjs_peer.ts";
 import {
   type BenchContext,
   type BenchGroup,
@@ -24,11 +27,18 @@ type Case = [number, number, number];
 const CASES: Case[] = [[256, 256, 256], [512, 512, 512], [1024, 1024, 1024], [4096, 1024, 256]];
 /** The emulated WebGPU adapter runs ~2–20 GFLOP/s: above this many FLOPs per product, only with --full. */
 const WEBGPU_MAX_FLOP = 2.2e9;
-const COLUMNS = ["torch", "cpu-blas", "cpu-ts", "webgpu"];
+/** tfjs-cpu is plain JavaScript (~1 GFLOP/s): above this many FLOPs, only with --full. */
+const TFJS_CPU_MAX_FLOP = 3e8;
+const COLUMNS = ["torch", "cpu-blas", "cpu-ts", "webgpu", ...TFJS_COLUMNS];
 
 const label = ([m, n, k]: Case) => (m === n && n === k ? `${m}³` : `(${m}×${k})·(${k}×${n})`);
 const flop = ([m, n, k]: Case) => 2 * m * n * k;
-const reason = (e: unknown) => (e instanceof Error ? e.message : String(e)).replace(/\s+/g, " ").trim().slice(0, 240);
+/** Which cases each tfjs column runs. */
+const TFJS_RUNS: Record<TfjsColumn, (c: Case, ctx: BenchContext) => boolean> = {
+  "tfjs-cpu": (c, ctx) => ctx.full || flop(c) <= TFJS_CPU_MAX_FLOP,
+  "tfjs-wasm": () => true,
+  "tfjs-webgpu": (c, ctx) => ctx.full || flop(c) <= WEBGPU_MAX_FLOP,
+};
 
 /** A column: how to get its backend, whether a read must close each rep, and which cases it runs. */
 interface Column {
@@ -39,48 +49,11 @@ interface Column {
   runs(c: Case, ctx: BenchContext): boolean;
 }
 
-async function cpu(blas: boolean): Promise<Backend | string> {
-  try {
-    const { createCpuBackend } = await import("../lib/backend/cpu/mod.ts");
-    const be = createCpuBackend({ blas });
-    if (blas && be.matmulKernel.startsWith("typescript")) return `no BLAS: ${be.matmulKernel}`;
-    return be;
-  } catch (e) {
-    return `CPU backend failed to load: ${reason(e)}`;
-  }
-}
-
-async function webgpu(): Promise<Backend | string> {
-  // Built at run time so `deno check` and the bench still work while the WebGPU backend does not exist yet.
-  const url = new URL("../lib/backend/webgpu/mod.ts", import.meta.url).href;
-  try {
-    const mod = await import(url);
-    if (typeof mod.createWebGpuBackend !== "function") return `${url} has no createWebGpuBackend export`;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<string>((r) =>
-      timer = setTimeout(() => r("createWebGpuBackend() took over 60 s"), 60e3)
-    );
-    try {
-      return await Promise.race([mod.createWebGpuBackend() as Promise<Backend>, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
-  } catch (e) {
-    return `WebGPU backend unavailable: ${reason(e)}`;
-  }
-}
-
 const OURS: Column[] = [
-  { name: "cpu-blas", open: () => cpu(true), readBack: false, runs: () => true },
-  { name: "cpu-ts", open: () => cpu(false), readBack: false, runs: () => true },
-  { name: "webgpu", open: webgpu, readBack: true, runs: (c, ctx) => ctx.full || flop(c) <= WEBGPU_MAX_FLOP },
+  { name: "cpu-blas", open: () => openCpu(true), readBack: false, runs: () => true },
+  { name: "cpu-ts", open: () => openCpu(false), readBack: false, runs: () => true },
+  { name: "webgpu", open: openWebGpu, readBack: true, runs: (c, ctx) => ctx.full || flop(c) <= WEBGPU_MAX_FLOP },
 ];
-
-function values(size: number, seed: number): Float32Array {
-  const out = new Float32Array(size);
-  for (let i = 0; i < size; i++) out[i] = ((Math.imul(i, 2654435761) + seed) >>> 0) % 1000 / 1000 - 0.5;
-  return out;
-}
 
 /** A runner for one product on one backend: dispatches, then (when `readBack`) a read that waits for them. */
 function backendRunner(name: string, be: Backend, [m, n, k]: Case, readBack: boolean): Runner & { free(): void } {
@@ -122,18 +95,18 @@ export const matmulGroup: BenchGroup = {
     const notes: string[] = [];
     const peer = await ctx.peer();
     if (typeof peer === "string") notes.push(`torch skipped: ${peer}`);
-    else {
-      const p = peer.info;
-      notes.push(
-        `torch ${p.version}: ${p.threads} threads, OpenBLAS threads ${p.openblasThreads ?? "n/a"}, ` +
-          `own kernels ${p.cpuCapability ?? "?"}`,
-      );
-    }
+    else notes.push(peerNote(peer.info));
     const blas = loadBlas();
     notes.push(
       "sgemm" in blas ? `cpu-blas: ${blas.library}, ${blas.threads ?? "?"} threads` : `cpu-blas: ${blas.error}`,
     );
     const open = await openColumns(notes);
+    const tfjs = new Map<TfjsColumn, TfjsPeer>();
+    for (const col of TFJS_COLUMNS) {
+      const t = await ctx.tfjs(col);
+      if (typeof t === "string") notes.push(`${col} skipped: ${t}`);
+      else tfjs.set(col, t);
+    }
     const rows: Row[] = [];
     for (const c of CASES) {
       ctx.log(`matmul ${label(c)}`);
@@ -155,6 +128,18 @@ export const matmulGroup: BenchGroup = {
           }
         }
       }
+      for (const [col, t] of tfjs) {
+        if (!TFJS_RUNS[col](c, ctx)) continue;
+        let r: (Runner & { free(): void }) | undefined;
+        try {
+          r = await t.matmul(c[0], c[1], c[2]);
+          await r.run(1);
+          runners.push(r);
+        } catch (e) {
+          notes.push(`${col} failed on ${label(c)}: ${reason(e)}`);
+          r?.free();
+        }
+      }
       const timings = await measure(runners, ctx);
       runners.forEach((r) => r.free?.());
       const row: Row = { label: label(c), values: {}, detail: { mnk: c } };
@@ -173,7 +158,12 @@ export const matmulGroup: BenchGroup = {
       }
       be.destroy();
     }
+    for (const [col, t] of tfjs) {
+      notes.push(t.describe());
+      if (CASES.some((c) => !TFJS_RUNS[col](c, ctx))) notes.push(`${col}: the larger cases need --full`);
+    }
     const peerName = typeof peer === "string" ? null : "torch";
-    return { name: "matmul", unit: "GFLOP/s", columns: COLUMNS, peer: peerName, rows, notes };
+    const compare: [string, string][] = [["webgpu", "tfjs-webgpu"], ["cpu-blas", "tfjs-wasm"]];
+    return { name: "matmul", unit: "GFLOP/s", columns: COLUMNS, peer: peerName, rows, notes, compare };
   },
 };

@@ -11,7 +11,9 @@ case and times `iters` iterations of it when asked, so the harness can interleav
     <- {"op": "run", "iters": 8}                                                        -> {"ms": 1.23}
     <- {"op": "quit"}
 
-To add a group, write a setup function returning run(iters) and register it in GROUPS.
+To add a group, write a setup function returning run(iters) and register it in GROUPS. Each setup mirrors a Deno
+group's case: the same op (fused where PyTorch fuses it, autograd for backward as a PyTorch user gets it), the
+same shapes, fp32.
 """
 import argparse
 import ctypes
@@ -21,6 +23,9 @@ import sys
 import time
 
 import torch
+import torch.nn.functional as F
+
+from torch_model import LM
 
 
 def matmul(m, n, k):
@@ -37,7 +42,85 @@ def matmul(m, n, k):
     return run
 
 
-GROUPS = {"matmul": matmul}
+def _grad_runner(forward, inputs, upstream):
+    """run(iters): forward then the vector-Jacobian product with `upstream`, like a training step's use."""
+
+    def run(iters):
+        for _ in range(iters):
+            torch.autograd.grad(forward(), inputs, upstream)
+
+    return run
+
+
+def layer_norm(rows, cols):
+    """LayerNorm over the last axis (eps 1e-5), forward + backward (dx, dgain, dbias)."""
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(rows, cols, generator=gen).requires_grad_()
+    g, b = torch.ones(cols, requires_grad=True), torch.zeros(cols, requires_grad=True)
+    dy = torch.randn(rows, cols, generator=gen)
+    return _grad_runner(lambda: F.layer_norm(x, (cols,), g, b, 1e-5), [x, g, b], dy)
+
+
+def attention_softmax(rows, t):
+    """Causal mask then softmax over scores (rows = B·H, T, T), forward + backward."""
+    gen = torch.Generator().manual_seed(0)
+    s = torch.randn(rows, t, t, generator=gen).requires_grad_()
+    mask = torch.triu(torch.ones(t, t, dtype=torch.bool), diagonal=1)
+    dp = torch.randn(rows, t, t, generator=gen)
+    return _grad_runner(lambda: F.softmax(s.masked_fill(mask, float("-inf")), dim=-1), [s], dp)
+
+
+def cross_entropy(rows, cols):
+    """Mean cross-entropy of logits (rows, cols) against int targets, forward + backward (dlogits)."""
+    gen = torch.Generator().manual_seed(0)
+    logits = torch.randn(rows, cols, generator=gen).requires_grad_()
+    targets = torch.randint(cols, (rows,), generator=gen)
+    return _grad_runner(lambda: F.cross_entropy(logits, targets), [logits], torch.ones(()))
+
+
+def adamw(size):
+    """One torch.optim.AdamW update (beta 0.9, 0.98; eps 1e-8; wd 0.01) of one parameter of `size` elements."""
+    gen = torch.Generator().manual_seed(0)
+    p = torch.nn.Parameter(torch.randn(size, generator=gen))
+    p.grad = torch.randn(size, generator=gen) * 1e-3
+    opt = torch.optim.AdamW([p], lr=1e-3, betas=(0.9, 0.98), eps=1e-8, weight_decay=0.01)
+
+    def run(iters):
+        with torch.no_grad():
+            for _ in range(iters):
+                opt.step()
+
+    return run
+
+
+def train_step(vocab, d, heads, dff, layers, context, batch, arch):
+    """Forward + backward + AdamW of bench/torch_model.py's LM on a fixed batch; loss.item() each step."""
+    torch.manual_seed(0)
+    model = LM(vocab, d, heads, dff, layers, context, arch)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.98), eps=1e-8, weight_decay=0.01)
+    gen = torch.Generator().manual_seed(1)
+    ids = torch.randint(vocab, (batch, context), generator=gen)
+    targets = torch.randint(vocab, (batch, context), generator=gen)
+
+    def run(iters):
+        for _ in range(iters):
+            loss = model.loss(ids, targets)
+            loss.backward()
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+            loss.item()
+
+    return run
+
+
+GROUPS = {
+    "matmul": matmul,
+    "layerNorm": layer_norm,
+    "attentionSoftmax": attention_softmax,
+    "crossEntropy": cross_entropy,
+    "adamw": adamw,
+    "trainStep": train_step,
+}
 
 
 def openblas_threads():

@@ -57,7 +57,7 @@ Deno.jupyter.md`${table}`;
 // %% [markdown]
 // ## Every weight, by layer (the idea of the paper's appendix Fig. 7)
 //
-// The gradient L2 norm of every weight matrix at the last step where all were logged, as a heatmap per arch.
+// The gradient L2 norm of every weight matrix, averaged over the steps where all were logged (every 50), per arch.
 
 // %%
 for (const run of runs) await plot.display(plot.gradHeatmap(run, { norm: "l2" }));

@@ -157,6 +157,25 @@ export async function saveCheckpoint(
   await at("prev removed");
 }
 
+/**
+ * Finish what an interrupted save left at `dir`, once a run has resumed from it: a `<dir>.prev` that is the only
+ * complete checkpoint is renamed to `<dir>` (an incomplete `<dir>` is removed first), then a stale `<dir>.prev` and
+ * `<dir>.tmp` are removed. Each step leaves a complete checkpoint, so a crash here is as harmless as in a save.
+ * Returns the folder that now holds the checkpoint (`dir`), or null when there is none.
+ */
+export async function settleCheckpoint(dir: string): Promise<string | null> {
+  const parent = dirname(dir);
+  if (!(await exists(`${dir}/state.json`))) {
+    if (!(await exists(`${dir}.prev/state.json`))) return null;
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    await Deno.rename(`${dir}.prev`, dir);
+    await syncDir(parent);
+  }
+  for (const stale of [`${dir}.prev`, `${dir}.tmp`]) await Deno.remove(stale, { recursive: true }).catch(() => {});
+  await syncDir(parent);
+  return dir;
+}
+
 /** Whether a checkpoint (or an interrupted swap's previous one) exists at `dir`. */
 export async function hasCheckpoint(dir: string): Promise<boolean> {
   return (await exists(`${dir}/state.json`)) || (await exists(`${dir}.prev/state.json`));

@@ -28,6 +28,7 @@ import {
   restoreCheckpoint,
   type RunState,
   saveCheckpoint,
+  settleCheckpoint,
 } from "./checkpoint.ts";
 import type { TrainConfig } from "./config.ts";
 import { openTrainingData, type TrainingData } from "./data.ts";
@@ -210,7 +211,8 @@ async function loop(
       state: snapshot,
     });
   };
-  let lastSaved: string | null = ckpt ? ckpt.dir : null;
+  // A checkpoint resumed from (and so verified) may sit in checkpoint.prev beside a stale checkpoint.tmp.
+  let lastSaved: string | null = ckpt && ckptDir ? await settleCheckpoint(ckptDir) : null;
   let lastSavedStep: number | null = ckpt ? ckpt.state.step : null;
   const B = cfg.batchSize, T = cfg.contextLength;
   const flopsPerStep = trainingFlopsPerToken(model.cfg, T) * B * T;

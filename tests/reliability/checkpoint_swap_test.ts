@@ -1,8 +1,8 @@
 /**
  * The rename swap of `saveCheckpoint`, point by point: at every point of a save the folder as a crash would leave
  * it (copied there) loads as the old or the new checkpoint — never a mix, never an error — and the next save from
- * that leftover state completes and cleans up. Also the leftovers no save makes but a user might (`<dir>` without
- * a state.json, a stray `<dir>.prev`).
+ * that leftover state, like resuming from it (`settleCheckpoint`), completes and cleans up. Also the leftovers no
+ * save makes but a user might (`<dir>` without a state.json, a stray `<dir>.prev`).
  * @module
  */
 import { assert, assertEquals } from "../assert.ts";
@@ -16,7 +16,9 @@ import {
   type RunState,
   saveCheckpoint,
   type SavePoint,
+  settleCheckpoint,
 } from "../../lib/train/checkpoint.ts";
+import { train } from "../../lib/train/loop.ts";
 import { rejectsWith, TINY_CONFIG } from "./_helpers.ts";
 
 await init({ backend: "cpu" });
@@ -82,6 +84,10 @@ Deno.test("saveCheckpoint: a crash at any point of a save leaves the old or the 
     assertEquals(ckpt.dir, `${copy}/checkpoint${point === "old moved to prev" ? ".prev" : ""}`, point);
     assertEquals(Array.from(ckpt.model.w.data), newer ? [10, 10.5] : [5, 5.5], point);
     assert.ok(await hasCheckpoint(`${copy}/checkpoint`), point);
+    // A run resuming from the leftover state settles it: one complete folder, the same checkpoint.
+    assertEquals(await settleCheckpoint(`${copy}/checkpoint`), `${copy}/checkpoint`, point);
+    assertEquals(listing(copy), ["checkpoint"], point);
+    assertEquals((await loadCheckpoint(`${copy}/checkpoint`)).state.step, ckpt.state.step, point);
     // Resuming from the leftover state and saving again completes the swap and leaves no stray folder.
     await saveCheckpoint(`${copy}/checkpoint`, parts(15));
     assertEquals(listing(copy), ["checkpoint"], point);
@@ -121,4 +127,19 @@ Deno.test("hasCheckpoint and loadCheckpoint: a path under a regular file is no c
   assertEquals(await hasCheckpoint(`${root}/file/run/checkpoint`), false);
   await rejectsWith(() => loadCheckpoint(`${root}/file/run/checkpoint`), CheckpointError, /no state.json there/);
   await Deno.remove(root, { recursive: true });
+});
+
+Deno.test("train: resuming a finished run from checkpoint.prev leaves one clean checkpoint folder", async () => {
+  const dir = await Deno.makeTempDir();
+  const cfg = resolveConfig([{ ...TINY_CONFIG, steps: 2, evalEvery: 0 }]);
+  (await train({ config: cfg, runDir: dir })).model.dispose();
+  // As a kill between the two renames of the final save leaves it, plus a half-written next checkpoint.
+  await Deno.rename(`${dir}/checkpoint`, `${dir}/checkpoint.prev`);
+  await Deno.mkdir(`${dir}/checkpoint.tmp`);
+  await Deno.writeTextFile(`${dir}/checkpoint.tmp/model.safetensors`, "half");
+  const run = await train({ config: cfg, runDir: dir, resume: true });
+  assertEquals(run.step, 2);
+  assertEquals(listing(dir), ["checkpoint", "config.json", "metrics.jsonl"]);
+  assertEquals((await loadCheckpoint(`${dir}/checkpoint`)).state.step, 2);
+  await Deno.remove(dir, { recursive: true });
 });

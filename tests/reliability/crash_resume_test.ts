@@ -25,7 +25,8 @@ const flags = (out: string) => [
   "run",
 ];
 
-type Mode = "timer" | "tmp" | "prev";
+/** When to kill: after a delay, or once `metrics.jsonl` (training began), `checkpoint.tmp` or `.prev` appears. */
+type Mode = "timer" | "metrics" | "tmp" | "prev";
 
 /** Start the CLI, kill it as `mode` says; resolves with whether it finished by itself and what the kill hit. */
 async function runAndKill(out: string, mode: Mode, wait: number) {
@@ -43,7 +44,7 @@ async function runAndKill(out: string, mode: Mode, wait: number) {
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   if (mode === "timer") await Promise.race([sleep(wait), status]);
   else {
-    const marker = `${run}/checkpoint.${mode}`;
+    const marker = mode === "metrics" ? `${run}/metrics.jsonl` : `${run}/checkpoint.${mode}`;
     while (!exited && !(await exists(marker))) await sleep(2);
     if (!exited) await Promise.race([sleep(wait), status]);
   }
@@ -67,12 +68,19 @@ Deno.test("crash and resume: SIGKILL at random points, even mid-checkpoint, lose
   let lastStep = 0, duringSave = 0, freshStarts = 0, finished = false;
   const log: string[] = [];
   for (let i = 0; i < KILLS && !finished; i++) {
-    // The first kill lands early (before any checkpoint: the next start is fresh); then the modes rotate.
-    const mode: Mode = i === 0 ? "timer" : (["timer", "tmp", "prev"] as const)[i % 3];
-    const wait = i === 0 ? 300 + 500 * rand() : mode === "timer" ? 2500 * rand() : mode === "tmp" ? 250 * rand() : 0;
+    // The first kill lands once training began, before the first checkpoint (≥ 200 ms of injected delays away), so
+    // the next start is fresh; then the modes rotate.
+    const mode: Mode = i === 0 ? "metrics" : (["timer", "tmp", "prev"] as const)[i % 3];
+    const wait = mode === "metrics"
+      ? 50 * rand()
+      : mode === "timer"
+      ? 2500 * rand()
+      : mode === "tmp"
+      ? 250 * rand()
+      : 0;
     const r = await runAndKill(dirB, mode, wait);
     log.push(`${i}: ${mode} ${wait.toFixed(0)}ms resume=${r.resume} killed=${r.killed} hit=${JSON.stringify(r.hit)}`);
-    if (!r.resume) freshStarts++;
+    if (!r.resume && i > 0) freshStarts++;
     if (r.finished) {
       finished = true;
       break;

@@ -2,6 +2,9 @@
  * Where the WebGPU device comes from: Deno's built-in `navigator.gpu` ("deno"), or the Dawn node binding from
  * npm ("dawn"). Dawn is imported lazily through a computed specifier: the package carries every platform's
  * binary (~130 MB), so type-checking or using the default provider must not download it.
+ *
+ * Use one provider per process, and "dawn" once: Dawn aborts (`std::system_error`) in a process where Deno's
+ * WebGPU already opened a device or a second Dawn instance starts (seen with Deno 2.9.6, webgpu 0.6.2).
  * @module
  */
 
