@@ -75,6 +75,8 @@ export {
   loadCheckpoint,
   type RunState,
   saveCheckpoint,
+  type SaveOptions as CheckpointSaveOptions,
+  type SavePoint,
   type StateFile,
 } from "./lib/train/checkpoint.ts";
 export { evaluate } from "./lib/train/evaluate.ts";

@@ -16,6 +16,7 @@
 import { parseArgs } from "node:util";
 import { type BenchContext, type BenchGroup, formatTable, type GroupResult } from "./harness.ts";
 import { TorchPeer } from "./peer.ts";
+import { benchEnvInfo, enterBenchEnv } from "./bench_env.ts";
 import { TfjsPeer } from "./tfjs_peer.ts";
 import { matmulGroup } from "./matmul.ts";
 import { opsGroup } from "./ops.ts";
@@ -23,9 +24,6 @@ import { trainStepGroup } from "./train_step.ts";
 
 /** Every benchmark group, in the order they run. */
 const GROUPS: BenchGroup[] = [matmulGroup, opsGroup, trainStepGroup];
-
-const BLAS_ENV = ["OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"];
-const CHILD = "NK_BENCH_CHILD";
 
 const { values: flags } = parseArgs({
   args: Deno.args,
@@ -44,17 +42,7 @@ if (!Number.isInteger(threads) || threads < 1) {
   throw new Error(`Invalid --threads "${flags.threads}": use a whole number ≥ 1`);
 }
 
-if (!flags["keep-env"] && Deno.env.get(CHILD) === undefined) {
-  const env = Deno.env.toObject();
-  const removed = Object.fromEntries(BLAS_ENV.filter((k) => k in env).map((k) => [k, env[k]]));
-  for (const k of BLAS_ENV) delete env[k];
-  Object.assign(env, { OPENBLAS_NUM_THREADS: String(threads), [CHILD]: JSON.stringify(removed) });
-  // Mesa's Vulkan driver prints "XDG_RUNTIME_DIR is invalid" for every adapter opened without one (headless).
-  if (!env.XDG_RUNTIME_DIR) env.XDG_RUNTIME_DIR = await Deno.makeTempDir({ prefix: "nk-bench-xdg-" });
-  const args = ["run", "-A", import.meta.filename!, ...Deno.args];
-  const child = new Deno.Command(Deno.execPath(), { args, env, clearEnv: true, stdin: "inherit" }).spawn();
-  Deno.exit((await child.status).code);
-}
+await enterBenchEnv(import.meta.filename!, threads, flags["keep-env"]!);
 
 const names = flags.only?.split(",") ?? GROUPS.map((g) => g.name);
 const unknown = names.filter((n) => !GROUPS.some((g) => g.name === n));
@@ -104,7 +92,6 @@ async function machineInfo() {
   const cpuinfo = await Deno.readTextFile("/proc/cpuinfo").catch(() => "");
   const field = (name: string) => cpuinfo.match(new RegExp(`^${name}\\s*: (.*)$`, "m"))?.[1];
   const cpuFlags = field("flags")?.split(" ") ?? [];
-  const removed = Deno.env.get(CHILD);
   return {
     cpu: field("model name") ?? Deno.build.arch,
     cores: navigator.hardwareConcurrency,
@@ -114,11 +101,7 @@ async function machineInfo() {
     deno: Deno.version.deno,
     v8: Deno.version.v8,
     os: `${Deno.build.os} ${Deno.osRelease()}`,
-    env: {
-      removedForBench: removed === undefined ? null : JSON.parse(removed),
-      OPENBLAS_NUM_THREADS: Deno.env.get("OPENBLAS_NUM_THREADS") ?? null,
-      ...Object.fromEntries(BLAS_ENV.map((k) => [k, Deno.env.get(k) ?? null])),
-    },
+    env: benchEnvInfo(),
   };
 }
 

@@ -14,6 +14,9 @@ import { NormFormerLM } from "../lib/model/normformer.ts";
 import { AdamW } from "../lib/optim/adamw.ts";
 import type { TrainConfig } from "../lib/train/config.ts";
 
+/** Where a step is, for a profiler: each is announced as it starts. */
+export type Phase = "forward" | "backward" | "optimizer" | "read";
+
 /** A built model, optimizer and batch: `run()` does one step and resolves to its loss. */
 export interface TrainStep {
   /** The resolved config the step runs. */
@@ -27,7 +30,8 @@ export interface TrainStep {
 }
 
 /**
- * Build the model and optimizer of `cfg` on `be` (seeded), and a fixed batch of B×T random ids.
+ * Build the model and optimizer of `cfg` on `be` (seeded), and a fixed batch of B×T random ids. `onPhase` hears
+ * the start of each part of a step.
  * @example
  * ```ts
  * import { createCpuBackend } from "../lib/backend/cpu/mod.ts";
@@ -38,7 +42,7 @@ export interface TrainStep {
  * step.dispose();
  * ```
  */
-export function makeTrainStep(be: Backend, cfg: TrainConfig): TrainStep {
+export function makeTrainStep(be: Backend, cfg: TrainConfig, onPhase?: (phase: Phase) => void): TrainStep {
   setBackend(be);
   setRng(new Rng(cfg.seed));
   const model = new NormFormerLM(cfg);
@@ -59,13 +63,17 @@ export function makeTrainStep(be: Backend, cfg: TrainConfig): TrainStep {
     run: () =>
       tidyAsync(async () => {
         setBackend(be); // creation functions (the batch, the sinusoid table) use the default backend
+        onPhase?.("forward");
         const loss = model.loss(
           tensor(ids, { shape, dtype: "i32", backend: be }),
           tensor(targets, { shape, dtype: "i32", backend: be }),
         );
+        onPhase?.("backward");
         loss.backward();
+        onPhase?.("optimizer");
         opt.step(cfg.lr);
         opt.zeroGrad();
+        onPhase?.("read");
         return await loss.item();
       }),
     dispose() {

@@ -49,7 +49,16 @@ export async function createBackend(opts: BackendOptions = {}): Promise<Backend>
   if (name === "cpu") return createCpuBackend();
   quietMesa();
   const { createWebGpuBackend } = await import("./webgpu/mod.ts");
-  if (name === "webgpu") return await createWebGpuBackend({ provider });
+  if (name === "webgpu") {
+    try {
+      return await createWebGpuBackend({ provider });
+    } catch (e) {
+      // One line, whatever the provider or the npm resolver printed: the reason, and that "cpu" still works.
+      const message = e instanceof Error ? e.message : String(e);
+      if (!message.includes("\n")) throw e;
+      throw new Error(message.replace(/\s*\n\s*/g, " "), { cause: e });
+    }
+  }
   try {
     const gpu = await createWebGpuBackend({ provider });
     if (!(gpu as { isFallbackAdapter?: boolean }).isFallbackAdapter) return gpu;
