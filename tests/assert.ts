@@ -7,7 +7,10 @@ import assert from "node:assert/strict";
 
 export { assert };
 /** Deep strict equality. */
-export const assertEquals: (actual: unknown, expected: unknown, message?: string) => void = assert.deepStrictEqual;
+export function assertEquals(actual: unknown, expected: unknown, message?: string): void {
+  if (message === undefined) assert.deepStrictEqual(actual, expected);
+  else assert.deepStrictEqual(actual, expected, message);
+}
 /** Assert `fn` throws an Error whose message matches `pattern`. */
 export function assertThrows(fn: () => unknown, pattern: RegExp): void {
   assert.throws(fn, (e: unknown) => e instanceof Error && pattern.test(e.message));

@@ -165,9 +165,7 @@ export async function readResults(
   const meta = JSON.parse(await Deno.readTextFile(`${dir}/meta.json`));
   const runs: Record<string, RunRecord[]> = {};
   for (const name of Object.keys(meta.runs)) {
-    runs[name] = (await Deno.readTextFile(`${dir}/${name}.jsonl`)).split("\n").filter((l) => l).map((l) =>
-      JSON.parse(l)
-    );
+    runs[name] = parseRecords(await Deno.readTextFile(`${dir}/${name}.jsonl`));
   }
   return { runs, meta };
 }

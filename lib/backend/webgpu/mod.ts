@@ -83,8 +83,9 @@ export async function createWebGpuBackend(opts: WebGpuOptions = {}): Promise<Web
     deviceError ??= (e as GPUUncapturedErrorEvent).error.message;
     e.preventDefault(); // library code never prints; the error surfaces at the next read
   };
-  if (typeof device.addEventListener === "function") device.addEventListener("uncapturederror", onError);
-  else (device as { onuncapturederror?: unknown }).onuncapturederror = onError;
+  if (typeof device.addEventListener === "function") {
+    device.addEventListener("uncapturederror", onError as EventListener);
+  } else (device as { onuncapturederror?: unknown }).onuncapturederror = onError;
   device.lost.then((l) => deviceError ??= destroyed ? null : `Device lost (${l.reason}): ${l.message}`);
   let liveBytes = 0, liveBuffers = 0;
   const maxBinding = device.limits.maxStorageBufferBindingSize;
