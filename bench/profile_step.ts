@@ -47,18 +47,19 @@ function profiled(be: Backend, stats: Map<string, OpStat>, phase: () => Phase): 
     s.ms[phase()] += ms;
     s.calls++;
   };
-  const timed = <A extends unknown[], R>(key: (...a: A) => string, fn: (...a: A) => R) => (...a: A): R => {
-    const t = performance.now();
-    const r = fn(...a);
-    add(key(...a), performance.now() - t);
-    return r;
-  };
+  const timed = <F extends (...a: any[]) => any>(key: (...a: Parameters<F>) => string, fn: F) =>
+    ((...a: Parameters<F>): ReturnType<F> => {
+      const t = performance.now();
+      const r = fn(...a);
+      add(key(...a), performance.now() - t);
+      return r;
+    }) as F;
   return {
     ...be,
     alloc: timed(() => "(alloc)", be.alloc),
     free: timed(() => "(free)", be.free),
-    dispatch: timed((op: OpName, _o: unknown, _i: unknown, attrs: unknown) => opKey(op, attrs), be.dispatch),
-  } as Backend;
+    dispatch: timed((op, _o, _i, attrs) => opKey(op, attrs), be.dispatch),
+  };
 }
 
 function parse(): { flags: Record<string, string>; config: Record<string, string> } {
@@ -123,7 +124,7 @@ async function main(): Promise<void> {
   );
   for (const r of rows.slice(0, top)) {
     console.log(
-      r.key.padEnd(22) + String(r.calls / steps).padStart(7) + fmt(per(r.total)).padStart(9) +
+      r.key.padEnd(22) + String(Math.round(r.calls / steps * 10) / 10).padStart(7) + fmt(per(r.total)).padStart(9) +
         (r.total / totalMs * 100).toFixed(1).padStart(7) + (r.total / r.calls * 1e3).toFixed(1).padStart(9) +
         fmt(per(r.ms.forward)) + fmt(per(r.ms.backward)) + fmt(per(r.ms.optimizer)),
     );
