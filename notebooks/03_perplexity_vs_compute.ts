@@ -89,7 +89,8 @@ Deno.jupyter.md`${
       pct(savingFlops)
     }): at this scale the gain the paper reports is not visible.`
 } Perplexities here are per byte, not per BPE token, so their size is not comparable with the paper's; runs are hundreds of updates
-on a 6-layer d = 64 model instead of 286k updates at 1.3B, and each arch had only a two-point LR sweep.`;
+on a 6-layer d = 64 model instead of 286k updates at 1.3B, and each arch had only a two-point LR sweep. The reference runs
+shared a 2-core machine with other work whose load varied, so the wall-time comparison is unreliable; FLOPs are exact.`;
 
 // %% [markdown]
 // ## Re-running
