@@ -1,31 +1,9 @@
 /** The CLI end to end: a short run, resume, eval/sample/grads, and bad input (one line, exit code 2, nothing written). */
 import { assert, assertEquals } from "../assert.ts";
+import { cli as runCli, TINY_FLAGS } from "../reliability/_helpers.ts";
 
-const root = new URL("../../", import.meta.url).pathname;
-
-async function cli(script: string, args: string[], cwd: string) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${root}lib/cli/${script}.ts`, ...args],
-    cwd,
-    env: { NK_BACKEND: "cpu", NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return { code: out.code, stdout: new TextDecoder().decode(out.stdout), stderr: new TextDecoder().decode(out.stderr) };
-}
-
-const quick = [
-  "--preset",
-  "tiny",
-  "--corpus=fixture",
-  "--layers=1",
-  "--dModel=32",
-  "--dFF=64",
-  "--contextLength=32",
-  "--batchSize=4",
-  "--evalTokens=512",
-  "--warmup=2",
-];
+const cli = (script: string, args: string[], cwd: string) => runCli(script, args, { cwd });
+const quick = [...TINY_FLAGS];
 
 Deno.test("cli: train, resume past the end, eval, sample and grads on a checkpoint", async () => {
   const dir = await Deno.makeTempDir();

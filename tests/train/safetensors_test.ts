@@ -1,4 +1,5 @@
 import { assert, assertEquals, assertRejects as rejects, assertThrows as throws } from "../assert.ts";
+import { VARIANTS } from "../model/fixture.ts";
 import {
   decodeSafetensors,
   encodeSafetensors,
@@ -259,18 +260,6 @@ Deno.test("ops.safetensors fixture loads with its magic, version and consistent 
     }
   }
 });
-
-const VARIANTS = [
-  "postln",
-  "preln",
-  "normformer",
-  "normformer_preoutproj",
-  "normformer_resid",
-  "preln_relusq",
-  "postattnnorm",
-  "headscale",
-  "ffnnorm",
-];
 
 /** The fairseq state-dict names and shapes the config implies. */
 function expectedParams(c: Record<string, any>): Record<string, number[]> {
