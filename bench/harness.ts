@@ -51,6 +51,8 @@ export interface Row {
   values: Record<string, number | null>;
   /** Raw timings and anything else worth keeping in results.json. */
   detail?: Record<string, unknown>;
+  /** Each column's rate from its fastest rep (see `GroupResult.best`). */
+  best?: Record<string, number | null>;
 }
 
 /** What a group returns: printed as a table and stored in results.json. */
@@ -66,6 +68,11 @@ export interface GroupResult {
   notes: string[];
   /** Extra ratio columns [numerator, denominator], e.g. ["webgpu", "tfjs-webgpu"]: printed as "a/b". */
   compare?: [string, string][];
+  /**
+   * Columns whose fastest-rep ratio to the peer is printed as well ("cpu best"): on a loaded machine a
+   * multi-threaded peer's reps scatter far more than ours, and the fastest rep is its uncontended speed.
+   */
+  best?: string[];
 }
 
 /** A benchmark group, registered in `main.ts`. */
@@ -77,6 +84,8 @@ export interface BenchGroup {
 /** A timing: median milliseconds per iteration over `reps` reps of `iters` iterations each. */
 export interface Timing {
   medianMs: number;
+  /** The fastest rep's ms per iteration. */
+  minMs: number;
   reps: number;
   iters: number;
   samplesMs: number[];
@@ -111,20 +120,29 @@ export async function measure(runners: Runner[], ctx: BenchContext): Promise<Map
   return new Map(
     plan.map((
       p,
-    ) => [p.r.name, { medianMs: median(p.samplesMs), reps: p.reps, iters: p.iters, samplesMs: p.samplesMs }]),
+    ) => [p.r.name, {
+      medianMs: median(p.samplesMs),
+      minMs: Math.min(...p.samplesMs),
+      reps: p.reps,
+      iters: p.iters,
+      samplesMs: p.samplesMs,
+    }]),
   );
 }
 
-/** Formats a group as an aligned text table: rate, (ratio to the peer) beside each non-peer column, then the
- * `compare` ratios. */
+/**
+ * Formats a group as an aligned text table: rate (median rep), (ratio to the peer) beside each non-peer column,
+ * then the `compare` ratios and the fastest-rep ratios to the peer of the `best` columns.
+ */
 export function formatTable(g: GroupResult): string {
   const fmt = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
   const times = (r: number) => `${r.toFixed(r >= 0.1 ? 2 : 3)}×`;
-  const compare = g.compare ?? [];
+  const compare = g.compare ?? [], best = g.peer ? g.best ?? [] : [];
   const head = [
     "case",
     ...g.columns.map((c) => (c === g.peer ? `${c} (peer)` : c)),
     ...compare.map(([a, b]) => `${a}/${b}`),
+    ...best.map((c) => `${c} best`),
   ];
   const body = g.rows.map((r) => [
     r.label,
@@ -136,6 +154,10 @@ export function formatTable(g: GroupResult): string {
     ...compare.map(([a, b]) => {
       const va = r.values[a], vb = r.values[b];
       return va && vb ? times(va / vb) : "—";
+    }),
+    ...best.map((c) => {
+      const v = r.best?.[c], p = r.best?.[g.peer!];
+      return v && p ? times(v / p) : "—";
     }),
   ]);
   const widths = head.map((_, i) => Math.max(...[head, ...body].map((row) => row[i].length)));

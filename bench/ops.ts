@@ -212,10 +212,11 @@ export const opsGroup: BenchGroup = {
       }
       const timings = await measure(runners, ctx);
       runners.forEach((r) => r.free?.());
-      const row: Row = { label: c.label, values: {}, detail: { elements: c.elements } };
+      const row: Row = { label: c.label, values: {}, best: {}, detail: { elements: c.elements } };
       for (const name of COLUMNS) {
         const t = timings.get(name);
         row.values[name] = t ? c.elements / t.medianMs / 1e3 : null;
+        row.best![name] = t ? c.elements / t.minMs / 1e3 : null;
         if (!t) continue;
         row.detail![name] = t;
         ctx.log(`  ${name}: ${t.medianMs.toFixed(3)} ms (${t.reps} reps × ${t.iters})`);
@@ -228,6 +229,15 @@ export const opsGroup: BenchGroup = {
     notes.push("adamw: torch.optim.AdamW (single-tensor loop); ours one fused dispatch");
     const compare: [string, string][] = [["webgpu", "tfjs-webgpu"], ["cpu", "tfjs-wasm"]];
     const peerName = typeof peer === "string" ? null : "torch";
-    return { name: "ops", unit: "M elem/s", columns: COLUMNS, peer: peerName, rows, notes, compare };
+    return {
+      name: "ops",
+      unit: "M elem/s",
+      columns: COLUMNS,
+      peer: peerName,
+      rows,
+      notes,
+      compare,
+      best: ["cpu", "webgpu"],
+    };
   },
 };

@@ -63,10 +63,18 @@ export class TorchPeer {
     return msg;
   }
 
-  /** Sets up `group` with `params` in the peer; the runner's times are measured inside Python. */
-  async runner(name: string, group: string, params: Record<string, unknown>): Promise<Runner> {
-    await this.#ask({ op: "setup", group, params });
-    return { name, run: async (iters) => (await this.#ask({ op: "run", iters })).ms };
+  /**
+   * Sets up `group` with `params` in the peer; the runner's times are measured inside Python. A new runner
+   * replaces the previous one, unless `id` names a case to keep beside the others (free it with `drop`).
+   */
+  async runner(name: string, group: string, params: Record<string, unknown>, id = ""): Promise<Runner> {
+    await this.#ask({ op: "setup", group, params, id });
+    return { name, run: async (iters) => (await this.#ask({ op: "run", iters, id })).ms };
+  }
+
+  /** Frees the case kept under `id`. */
+  async drop(id: string): Promise<void> {
+    await this.#ask({ op: "drop", id });
   }
 
   /** Asks the peer to quit and waits for it. */

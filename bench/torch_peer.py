@@ -9,6 +9,8 @@ case and times `iters` iterations of it when asked, so the harness can interleav
     -> {"peer": "torch", "version": ..., "threads": 2, ...}          (printed once at start)
     <- {"op": "setup", "group": "matmul", "params": {"m": 256, "n": 256, "k": 256}}   -> {"ok": true}
     <- {"op": "run", "iters": 8}                                                        -> {"ms": 1.23}
+    <- {"op": "setup", "id": "b", ...} / {"op": "run", "id": "b", ...}   several cases at once, by id
+    <- {"op": "drop", "id": "b"}                                         frees a case  -> {"ok": true}
     <- {"op": "quit"}
 
 To add a group, write a setup function returning run(iters) and register it in GROUPS. Each setup mirrors a Deno
@@ -155,17 +157,21 @@ def main():
         "cpuCapability": cpu_capability(),
         "groups": sorted(GROUPS),
     })
-    run = None
+    cases = {}  # id -> run(iters); a setup without an id replaces the case ""
     for line in sys.stdin:
         req = json.loads(line)
         try:
             if req["op"] == "setup":
-                run = GROUPS[req["group"]](**req["params"])
+                cases.pop(req.get("id", ""), None)  # free the old case before building the new one
+                cases[req.get("id", "")] = GROUPS[req["group"]](**req["params"])
                 reply({"ok": True})
             elif req["op"] == "run":
                 t = time.perf_counter()
-                run(req["iters"])
+                cases[req.get("id", "")](req["iters"])
                 reply({"ms": (time.perf_counter() - t) * 1e3})
+            elif req["op"] == "drop":
+                cases.pop(req["id"], None)
+                reply({"ok": True})
             elif req["op"] == "quit":
                 break
             else:
