@@ -20,7 +20,7 @@ export interface DeviceBuffer {
   readonly dtype: DType;
 }
 
-/** Elementwise unary functions. `geluGrad` is d gelu/dx; `step` is 1 where x > 0, else 0. */
+/** Elementwise unary functions. `step` is 1 where x > 0, else 0. */
 export type UnaryFn =
   | "neg"
   | "exp"
@@ -32,12 +32,14 @@ export type UnaryFn =
   | "sign"
   | "erf"
   | "gelu"
-  | "geluGrad"
   | "relu"
   | "step";
 
-/** Elementwise binary functions with broadcasting. `eq`/`gt` give 1 or 0. */
-export type BinaryFn = "add" | "sub" | "mul" | "div" | "pow" | "max" | "eq" | "gt";
+/**
+ * Elementwise binary functions with broadcasting. `eq`/`gt` give 1 or 0. `geluBackward`(x, dy) = dy · d gelu/dx (x),
+ * GELU's backward in one pass.
+ */
+export type BinaryFn = "add" | "sub" | "mul" | "div" | "pow" | "max" | "eq" | "gt" | "geluBackward";
 
 /** Every op a backend runs, with its attributes. Inputs and outputs are listed in the comment as outs ← ins. */
 export type OpAttrs = {
@@ -81,8 +83,12 @@ export type OpAttrs = {
   scatterAdd: { rows: number; cols: number; vocab: number };
   /** [y] ← [x (R, Tq, Tk)]; y = x with y[r, i, j] = value where j > i + (Tk − Tq) (causal). */
   causalMask: { rows: number; tq: number; tk: number; value: number };
-  /** [y] ← [x (R, C)]; numerically stable softmax over the last axis. */
-  softmax: { rows: number; cols: number };
+  /**
+   * [y] ← [x (R, C)]; numerically stable softmax over the last axis. With `causalTq` (attention scores viewed as
+   * (R / Tq, Tq, C)), row r is query i = r mod Tq and columns j > i + (C − Tq) count as −∞ (their y is 0): the
+   * causal mask fused into the softmax. A row with no column left gives NaN, as an all-−∞ row does.
+   */
+  softmax: { rows: number; cols: number; causalTq?: number };
   /** [dx] ← [y (R, C), dy (R, C)]; dx = y ⊙ (dy − Σ_c dy⊙y). */
   softmaxBackward: { rows: number; cols: number };
   /** [y (R, C), mean (R), rstd (R)] ← [x (R, C), g (C), b (C)]; biased variance. */

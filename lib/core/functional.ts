@@ -27,6 +27,7 @@ export { max, mean, sum } from "./ops_reduce.ts";
 export { concat, expand, permute, reshape, slice, transpose } from "./ops_shape.ts";
 export {
   causalMask,
+  causalSoftmax,
   crossEntropy,
   dropout,
   embedding,

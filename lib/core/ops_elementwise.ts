@@ -170,9 +170,9 @@ export function erf(x: Tensor): Tensor {
   return unaryOp(x, "erf").attach("erf", [x], (g) => [mul(g, mul(exp(neg(mul(x, x))), 2 / Math.sqrt(Math.PI)))]);
 }
 
-/** Exact GELU, x·Φ(x) (fairseq computes it in fp32 with erf). */
+/** Exact GELU, x·Φ(x) (fairseq computes it in fp32 with erf); the backward is one fused pass, g·gelu'(x). */
 export function gelu(x: Tensor): Tensor {
-  return unaryOp(x, "gelu").attach("gelu", [x], (g) => [mul(g, unaryOp(x, "geluGrad"))]);
+  return unaryOp(x, "gelu").attach("gelu", [x], (g) => [binaryOp(x, g, "geluBackward")]);
 }
 
 /** max(x, 0). */

@@ -106,13 +106,26 @@ export function causalMask(x: Tensor, value = -Infinity): Tensor {
 
 /** Numerically stable softmax over the last axis (fused kernel). */
 export function softmax(x: Tensor): Tensor {
-  expectF32(x, "softmax");
+  return softmaxRows(x, undefined, "softmax");
+}
+
+/**
+ * softmax(causalMask(x)) in one fused kernel: x (..., Tq, Tk), query i sees keys j ≤ i + (Tk − Tq); masked
+ * probabilities are exactly 0 and get no gradient.
+ */
+export function causalSoftmax(x: Tensor): Tensor {
+  if (x.rank < 2) throw new Error(`Cannot causal-softmax shape ${fmtShape(x.shape)}: expected (..., Tq, Tk)`);
+  return softmaxRows(x, x.shape[x.rank - 2], "causalSoftmax");
+}
+
+function softmaxRows(x: Tensor, causalTq: number | undefined, name: string): Tensor {
+  expectF32(x, name);
   const cols = x.shape[x.rank - 1] ?? 1, rows = x.size / Math.max(cols, 1);
-  const y = run(x.backend, "softmax", [x.shape], [x], { rows, cols }, "softmax")[0];
+  const y = run(x.backend, "softmax", [x.shape], [x], { rows, cols, causalTq }, name)[0];
   return y.attach(
-    "softmax",
+    name,
     [x],
-    (g) => [run(g.backend, "softmaxBackward", [x.shape], [y, g], { rows, cols }, "softmax backward")[0]],
+    (g) => [run(g.backend, "softmaxBackward", [x.shape], [y, g], { rows, cols }, `${name} backward`)[0]],
   );
 }
 

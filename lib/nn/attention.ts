@@ -5,7 +5,7 @@
  */
 import type { Tensor } from "../core/tensor.ts";
 import { full } from "../core/create.ts";
-import { causalMask, dropout, softmax } from "../core/ops_nn.ts";
+import { causalSoftmax, dropout } from "../core/ops_nn.ts";
 import { max } from "../core/ops_reduce.ts";
 import { abs } from "../core/ops_elementwise.ts";
 import { noGrad } from "../core/runtime.ts";
@@ -60,7 +60,7 @@ export class CausalSelfAttention extends Module {
     const v = split(this.vProj.forward(x));
     const scores = q.matmul(k, { transB: true }); // (B, H, T, T)
     if (onLogits) onLogits(noGrad(() => max(abs(scores))));
-    const probs = dropout(softmax(causalMask(scores)), this.opts.attentionDropout, this.training);
+    const probs = dropout(causalSoftmax(scores), this.opts.attentionDropout, this.training);
     let o = probs.matmul(v); // (B, H, T, Dh)
     if (gamma && this.opts.headScale === "preOutProj") o = o.mul(gamma.reshape([1, h, 1, 1]));
     let out = this.outProj.forward(o.permute([0, 2, 1, 3]).reshape([b, t, c])); // (B, T, C)

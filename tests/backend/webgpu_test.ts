@@ -85,7 +85,7 @@ async function same<K extends OpName>(
 }
 
 const SPECIAL = [0, -0, NaN, Infinity, -Infinity, 1e-8, -1e-8, 1e-3, 0.5, -0.5, 1, -1, 2, 5, -5, 10, -10, 30, -30];
-const UNARY = ["neg", "exp", "log", "sqrt", "rsqrt", "tanh", "abs", "sign", "erf", "gelu", "geluGrad", "relu", "step"];
+const UNARY = ["neg", "exp", "log", "sqrt", "rsqrt", "tanh", "abs", "sign", "erf", "gelu", "relu", "step"];
 
 test("unary matches the CPU on every function, odd sizes and specials", async (g) => {
   const inputs = [new Float32Array(SPECIAL), rand(1, -3, 3), rand(3, -3, 3), rand(17, -6, 6), rand(129, -9, 9)];
@@ -95,16 +95,23 @@ test("unary matches the CPU on every function, odd sizes and specials", async (g
   await Promise.all(runs);
 });
 
-test("unary erf, gelu, geluGrad and tanh are accurate across [-8, 8] (float64 oracle)", async (g) => {
+test("unary erf, gelu, tanh and binary geluBackward are accurate across [-8, 8] (float64 oracle)", async (g) => {
   const exact = createCpuBackend({ float64: true });
   const x = Float32Array.from({ length: 4001 }, (_, i) => -8 + i * 0.004);
-  for (const fn of ["gelu", "geluGrad", "erf", "tanh"] as const) {
+  for (const fn of ["gelu", "erf", "tanh"] as const) {
     const [[got], [want]] = await Promise.all([
       run(g, "unary", [x.length], [x], { fn }),
       run(exact, "unary", [x.length], [x], { fn }),
     ]);
     assertClose(got, want, 2e-6, 1e-7, fn);
   }
+  const dy = rand(x.length, -2, 2);
+  const attrs: OpAttrs["binary"] = { fn: "geluBackward", shape: [x.length], aStrides: [1], bStrides: [1] };
+  const [[got], [want]] = await Promise.all([
+    run(g, "binary", [x.length], [x, dy], attrs),
+    run(exact, "binary", [x.length], [x, dy], attrs),
+  ]);
+  assertClose(got, want, 2e-6, 2e-7, "geluBackward");
 });
 
 test("binary matches the CPU with broadcasts, permuted strides and rank 6", async (g) => {
@@ -117,7 +124,7 @@ test("binary matches the CPU with broadcasts, permuted strides and rank 6", asyn
     [[6, 4], [1, 6], [4, 1], 24, 24], // a read transposed
     [[2, 1, 3, 2, 2, 3], [36, 36, 12, 6, 3, 1], [0, 0, 1, 0, 3, 0], 72, 9], // rank 6
   ];
-  const fns = ["add", "sub", "mul", "div", "pow", "max", "eq", "gt"] as const;
+  const fns = ["add", "sub", "mul", "div", "pow", "max", "eq", "gt", "geluBackward"] as const;
   const runs = fns.flatMap((fn) =>
     cases.map(([shape, aStrides, bStrides, na, nb]) => {
       const a = rand(na, -3, 3), b = fn === "pow" ? rand(nb, -3, 3).map(Math.round) : rand(nb, -3, 3);
@@ -229,6 +236,11 @@ test("softmax and its backward match the CPU: big logits, -inf masks, NaN and +i
   const ninf = -Infinity;
   const x = new Float32Array([1e4, -1e4, 0, ninf, 3, ninf, ninf, ninf, ninf, ninf, 1, NaN, 2, 0, 1, Infinity, 2, ninf]);
   runs.push(same(g, "softmax", [18], [x], { rows: 6, cols: 3 }));
+  // Fused causal mask: square, more keys than queries, fewer (the first rows see nothing: NaN), Tq = 1.
+  for (const [rows, cols, causalTq] of [[12, 3, 3], [8, 70, 4], [10, 3, 5], [3, 129, 1], [6, 130, 130]]) {
+    const xc = rand(rows * cols, -4, 4);
+    runs.push(same(g, "softmax", [xc.length], [xc], { rows, cols, causalTq }));
+  }
   await Promise.all(runs);
 });
 

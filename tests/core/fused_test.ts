@@ -54,6 +54,20 @@ Deno.test("causal mask leaves -inf above the diagonal and softmax ignores it", a
   assertClose(m, [0, 0, -7, 0, 0, 0]);
 });
 
+for (const [b, tq, tk] of [[2, 5, 5], [1, 3, 7], [3, 1, 4], [1, 6, 130]]) {
+  Deno.test(`fused causalSoftmax = softmax(causalMask) at (${b}, ${tq}, ${tk})`, async () => {
+    const x = nk.randn([b, tq, tk], { std: 3, requiresGrad: true });
+    await compare(F.causalSoftmax, (x) => F.softmax(F.causalMask(x)), [x]);
+  });
+}
+
+Deno.test("causalSoftmax: masked probabilities are exactly 0; queries with no key (Tq > Tk) are NaN", async () => {
+  const y = await F.causalSoftmax(nk.tensor([[[1e4, 5], [2, 2]]])).toArray();
+  assertClose(y, [1, 0, 0.5, 0.5], 0, 0);
+  const z = await F.causalSoftmax(nk.zeros([3, 2])).toArray(); // query 0 sees key j ≤ 0 + (2 − 3) = −1: none
+  assertClose(z, [NaN, NaN, 1, 0, 0.5, 0.5], 0, 0);
+});
+
 Deno.test("NaN propagates through every reduction and fused op", async () => {
   const x = nk.tensor([[1, NaN, 3]]);
   for (const y of [x.sum(), x.max(), F.softmax(x), F.layerNorm(x, nk.ones([3]), nk.zeros([3]))]) {

@@ -79,6 +79,8 @@ Deno.test("grad: embedding with repeated ids", () => {
 Deno.test("grad: causal mask then softmax (fused and reference)", () => {
   gradcheck((x) => F.softmax(F.causalMask(x)), [{ shape: [2, 4, 4] }]);
   gradcheck((x) => F.softmaxRef(F.causalMask(x)), [{ shape: [2, 3, 5] }]);
+  gradcheck((x) => F.causalSoftmax(x), [{ shape: [2, 3, 5] }]);
+  gradcheck((x) => F.causalSoftmax(x), [{ shape: [1, 4, 4] }]);
 });
 
 Deno.test("grad: layerNorm (fused and reference)", () => {

@@ -33,39 +33,22 @@ export function erf(x: number): number {
   return x > 0 ? 1 - erfc : erfc - 1;
 }
 
+/** φ(x), the standard normal density. */
+export function normalPdf(x: number): number {
+  return INV_SQRT_2PI * Math.exp(-0.5 * x * x);
+}
+
 /** Exact GELU: x·Φ(x) with Φ the standard normal CDF. */
 export function gelu(x: number): number {
   return 0.5 * x * (1 + erf(x * INV_SQRT_2));
 }
 
-/** d gelu / dx = Φ(x) + x·φ(x). */
+/** dy · d gelu/dx (x) with d gelu/dx = Φ(x) + x·φ(x). */
+export function geluBackward(x: number, dy: number): number {
+  return dy * geluGrad(x);
+}
+
+/** d gelu/dx = Φ(x) + x·φ(x). */
 export function geluGrad(x: number): number {
-  return 0.5 * (1 + erf(x * INV_SQRT_2)) + x * INV_SQRT_2PI * Math.exp(-0.5 * x * x);
-}
-
-/**
- * erf to float32 accuracy, fast: the Taylor series below |x| = 0.5 (relative error < 1e-9), Abramowitz & Stegun
- * 7.1.26 above (absolute error < 1.5e-7). Used by the float32 CPU path; the float64 oracle uses `erf`.
- */
-export function erfFast(x: number): number {
-  const ax = Math.abs(x);
-  if (ax < 0.5) {
-    const x2 = x * x;
-    return TWO_OVER_SQRT_PI * x *
-      (1 - x2 / 3 + x2 * x2 / 10 - x2 * x2 * x2 / 42 + x2 * x2 * x2 * x2 / 216 - x2 ** 5 / 1320);
-  }
-  const t = 1 / (1 + 0.3275911 * ax);
-  const poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
-  const r = 1 - poly * Math.exp(-ax * ax);
-  return x < 0 ? -r : r;
-}
-
-/** GELU through `erfFast`. */
-export function geluFast(x: number): number {
-  return 0.5 * x * (1 + erfFast(x * INV_SQRT_2));
-}
-
-/** GELU's derivative through `erfFast`. */
-export function geluGradFast(x: number): number {
-  return 0.5 * (1 + erfFast(x * INV_SQRT_2)) + x * INV_SQRT_2PI * Math.exp(-0.5 * x * x);
+  return 0.5 * (1 + erf(x * INV_SQRT_2)) + x * normalPdf(x);
 }

@@ -83,7 +83,7 @@ export function createCpuBackend(opts: CpuOptions = {}): CpuBackend {
   }
   const kernels: { [K in OpName]: Kernel } = {
     unary: (a: OpAttrs["unary"], [y], [x]) => unary(a.fn, x, y, f64),
-    binary: (a: OpAttrs["binary"], [y], [x, w]) => binary(a.fn, a.shape, a.aStrides, a.bStrides, x, w, y),
+    binary: (a: OpAttrs["binary"], [y], [x, w]) => binary(a.fn, a.shape, a.aStrides, a.bStrides, x, w, y, f64),
     affine: (a: OpAttrs["affine"], [y], [x]) => affine(a.scale, a.bias, x, y),
     reduce: (a: OpAttrs["reduce"], [y], [x]) => reduce(a.fn, a.outer, a.size, a.inner, x, y),
     matmul: (a: OpAttrs["matmul"], [c], [x, w]) => matmul(a, x, w, c, sgemm),
@@ -94,14 +94,15 @@ export function createCpuBackend(opts: CpuOptions = {}): CpuBackend {
     gather: (a: OpAttrs["gather"], [y], [t, ids]) => gather(a.rows, a.cols, a.vocab, t, ids, y),
     scatterAdd: (a: OpAttrs["scatterAdd"], [dt], [dy, ids]) => scatterAdd(a.rows, a.cols, a.vocab, dy, ids, dt),
     causalMask: (a: OpAttrs["causalMask"], [y], [x]) => causalMask(a.rows, a.tq, a.tk, a.value, x, y),
-    softmax: (a: OpAttrs["softmax"], [y], [x]) => softmax(a.rows, a.cols, x, y),
+    softmax: (a: OpAttrs["softmax"], [y], [x]) => softmax(a.rows, a.cols, a.causalTq ?? 0, x, y, f64),
     softmaxBackward: (a: OpAttrs["softmaxBackward"], [dx], [y, dy]) => softmaxBackward(a.rows, a.cols, y, dy, dx),
     layerNorm: (a: OpAttrs["layerNorm"], [y, m, s], [x, g, b]) => layerNorm(a.rows, a.cols, a.eps, x, g, b, y, m, s),
     layerNormBackward: (a: OpAttrs["layerNormBackward"], [dx, dg, db], [dy, x, g, m, s]) =>
       layerNormBackward(a.rows, a.cols, dy, x, g, m, s, dx, dg, db),
-    crossEntropy: (a: OpAttrs["crossEntropy"], [loss, lse], [x, t]) => crossEntropy(a.rows, a.cols, x, t, loss, lse),
+    crossEntropy: (a: OpAttrs["crossEntropy"], [loss, lse], [x, t]) =>
+      crossEntropy(a.rows, a.cols, x, t, loss, lse, f64),
     crossEntropyBackward: (a: OpAttrs["crossEntropyBackward"], [dx], [x, t, lse, dl]) =>
-      crossEntropyBackward(a.rows, a.cols, x, t, lse, dl, dx),
+      crossEntropyBackward(a.rows, a.cols, x, t, lse, dl, dx, f64),
     dropoutMask: (a: OpAttrs["dropoutMask"], [mask]) => dropoutMask(a.p, a.seed, mask),
     adamw: (a: OpAttrs["adamw"], [p, m, v], [_p, _m, _v, g]) => adamw(a, p, m, v, g),
   };

@@ -4,6 +4,7 @@
  * @module
  */
 import type { Arr } from "./elementwise.ts";
+import { expFast } from "./fast_math.ts";
 
 /** y (outer, inner) = sum or max of x (outer, size, inner) over the middle axis; max propagates NaN. */
 export function reduce(fn: "sum" | "max", outer: number, size: number, inner: number, x: Arr, y: Arr): void {
@@ -36,7 +37,7 @@ export function reduce(fn: "sum" | "max", outer: number, size: number, inner: nu
 }
 
 /** Row max and log-sum-exp of x[r, :], stable by subtracting the max. */
-function rowLse(x: Arr, off: number, cols: number): number {
+function rowLse(x: Arr, off: number, cols: number, exact: boolean): number {
   let max = -Infinity;
   for (let c = 0; c < cols; c++) {
     const v = x[off + c];
@@ -46,16 +47,44 @@ function rowLse(x: Arr, off: number, cols: number): number {
   if (max === -Infinity) return -Infinity;
   if (max === Infinity) return Infinity;
   let sum = 0;
-  for (let c = 0; c < cols; c++) sum += Math.exp(x[off + c] - max);
+  if (exact) { for (let c = 0; c < cols; c++) sum += Math.exp(x[off + c] - max); }
+  else for (let c = 0; c < cols; c++) sum += expFast(x[off + c] - max);
   return max + Math.log(sum);
 }
 
-/** y (R, C) = softmax of x over the last axis; a row of all −inf gives NaN. */
-export function softmax(rows: number, cols: number, x: Arr, y: Arr): void {
+/**
+ * y (R, C) = softmax of x over the last axis. With `causalTq` > 0, row r is query i = r mod causalTq and only its
+ * first i + C − causalTq + 1 columns take part (the rest of y is 0). A row of all −∞, with a NaN, or with no
+ * column left gives NaN; a +∞ entry gives NaN there and 0 elsewhere. `exact` uses Math.exp (the float64 oracle).
+ */
+export function softmax(rows: number, cols: number, causalTq: number, x: Arr, y: Arr, exact: boolean): void {
   for (let r = 0; r < rows; r++) {
     const off = r * cols;
-    const lse = rowLse(x, off, cols);
-    for (let c = 0; c < cols; c++) y[off + c] = lse === -Infinity ? NaN : Math.exp(x[off + c] - lse);
+    const n = causalTq > 0 ? Math.min(cols, (r % causalTq) + cols - causalTq + 1) : cols;
+    let max = -Infinity, nan = n <= 0;
+    for (let c = 0; c < n; c++) {
+      const v = x[off + c];
+      if (v > max) max = v;
+      else if (v !== v) nan = true;
+    }
+    if (nan || max === -Infinity) {
+      y.fill(NaN, off, off + cols);
+      continue;
+    }
+    if (max === Infinity) {
+      for (let c = 0; c < n; c++) y[off + c] = x[off + c] === Infinity ? NaN : 0;
+    } else {
+      let sum = 0;
+      for (let c = 0; c < n; c++) {
+        const v = x[off + c] - max;
+        const e = exact ? Math.exp(v) : expFast(v);
+        y[off + c] = e;
+        sum += e;
+      }
+      const inv = 1 / sum;
+      for (let c = 0; c < n; c++) y[off + c] *= inv;
+    }
+    y.fill(0, off + n, off + cols);
   }
 }
 
@@ -87,7 +116,10 @@ export function layerNorm(
     for (let c = 0; c < cols; c++) m += x[off + c];
     m /= cols;
     let v = 0;
-    for (let c = 0; c < cols; c++) v += (x[off + c] - m) ** 2;
+    for (let c = 0; c < cols; c++) {
+      const d = x[off + c] - m;
+      v += d * d;
+    }
     const s = 1 / Math.sqrt(v / cols + eps);
     for (let c = 0; c < cols; c++) y[off + c] = (x[off + c] - m) * s * g[c] + b[c];
     mean[r] = m;
@@ -108,19 +140,19 @@ export function layerNormBackward(
   dg: Arr,
   db: Arr,
 ): void {
-  dg.fill(0);
-  db.fill(0);
+  // Accumulate dg and db in float64 (a float32 array would round at every row and cost a conversion per store).
+  const accG = new Float64Array(cols), accB = new Float64Array(cols);
   for (let r = 0; r < rows; r++) {
     const off = r * cols;
     const m = mean[r], s = rstd[r];
     let sumG = 0, sumGX = 0;
     for (let c = 0; c < cols; c++) {
-      const xh = (x[off + c] - m) * s;
-      const gh = dy[off + c] * g[c];
+      const xh = (x[off + c] - m) * s, d = dy[off + c];
+      const gh = d * g[c];
       sumG += gh;
       sumGX += gh * xh;
-      dg[c] += dy[off + c] * xh;
-      db[c] += dy[off + c];
+      accG[c] += d * xh;
+      accB[c] += d;
     }
     sumG /= cols;
     sumGX /= cols;
@@ -129,13 +161,23 @@ export function layerNormBackward(
       dx[off + c] = s * (dy[off + c] * g[c] - sumG - xh * sumGX);
     }
   }
+  dg.set(accG);
+  db.set(accB);
 }
 
 /** loss[r] = lse[r] − logits[r, t[r]]; a target outside [0, C) gives NaN. */
-export function crossEntropy(rows: number, cols: number, logits: Arr, t: Arr, loss: Arr, lse: Arr): void {
+export function crossEntropy(
+  rows: number,
+  cols: number,
+  logits: Arr,
+  t: Arr,
+  loss: Arr,
+  lse: Arr,
+  exact: boolean,
+): void {
   for (let r = 0; r < rows; r++) {
     const off = r * cols;
-    const l = rowLse(logits, off, cols);
+    const l = rowLse(logits, off, cols, exact);
     const target = t[r];
     lse[r] = l;
     loss[r] = target >= 0 && target < cols ? l - logits[off + target] : NaN;
@@ -151,14 +193,16 @@ export function crossEntropyBackward(
   lse: Arr,
   dLoss: Arr,
   dLogits: Arr,
+  exact: boolean,
 ): void {
   for (let r = 0; r < rows; r++) {
-    const off = r * cols;
-    const target = t[r];
-    const valid = target >= 0 && target < cols;
-    for (let c = 0; c < cols; c++) {
-      const p = Math.exp(logits[off + c] - lse[r]);
-      dLogits[off + c] = valid ? (p - (c === target ? 1 : 0)) * dLoss[r] : NaN;
+    const off = r * cols, target = t[r], l = lse[r], d = dLoss[r];
+    if (!(target >= 0 && target < cols)) {
+      dLogits.fill(NaN, off, off + cols);
+      continue;
     }
+    if (exact) { for (let c = 0; c < cols; c++) dLogits[off + c] = Math.exp(logits[off + c] - l) * d; }
+    else for (let c = 0; c < cols; c++) dLogits[off + c] = expFast(logits[off + c] - l) * d;
+    dLogits[off + target] = (Math.exp(logits[off + target] - l) - 1) * d;
   }
 }

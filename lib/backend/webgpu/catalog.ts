@@ -20,11 +20,10 @@ const UNARY: UnaryFn[] = [
   "sign",
   "erf",
   "gelu",
-  "geluGrad",
   "relu",
   "step",
 ];
-const BINARY: BinaryFn[] = ["add", "sub", "mul", "div", "pow", "max", "eq", "gt"];
+const BINARY: BinaryFn[] = ["add", "sub", "mul", "div", "pow", "max", "eq", "gt", "geluBackward"];
 
 /** Every distinct (key, WGSL source) pair, planned from representative attributes. */
 export function shaderCatalog(): { key: string; source: string }[] {
@@ -35,7 +34,7 @@ export function shaderCatalog(): { key: string; source: string }[] {
     fill: [{ value: 0 }],
     causalMask: [{ rows: 1, tq: 2, tk: 2, value: 0 }],
     reduce: (["sum", "max"] as const).flatMap((fn) => [1, 3].map((inner) => ({ fn, outer: 2, size: 3, inner }))),
-    softmax: [{ rows: 1, cols: 2 }],
+    softmax: [{ rows: 1, cols: 2 }, { rows: 2, cols: 2, causalTq: 2 }],
     softmaxBackward: [{ rows: 1, cols: 2 }],
     layerNorm: [{ rows: 1, cols: 2, eps: 1e-5 }],
     layerNormBackward: [{ rows: 1, cols: 2 }],

@@ -151,7 +151,7 @@ export const KERNELS: { [K in OpName]: Plan<K> } = {
     const params = [a.rows * a.tq * a.tk, a.tq, a.tk, fbits(a.value)];
     return [each("causalMask", causalMaskWgsl, [y], [x], params)];
   },
-  softmax: ([y], [x], a) => [launch("softmax", softmaxWgsl, [y], [x], [a.rows, a.cols], a.rows)],
+  softmax: ([y], [x], a) => [launch("softmax", softmaxWgsl, [y], [x], [a.rows, a.cols, a.causalTq ?? 0], a.rows)],
   softmaxBackward: ([dx], [y, dy], a) => [
     launch("softmaxBackward", softmaxBackwardWgsl, [dx], [y, dy], [a.rows, a.cols], a.rows),
   ],

@@ -10,6 +10,7 @@
  */
 import type { BinaryFn } from "../../backend.ts";
 import { elementwiseMain, PRELUDE } from "./common.wgsl.ts";
+import { MATH } from "./unary.wgsl.ts";
 
 const WG = 64;
 
@@ -41,6 +42,7 @@ const EXPR: Record<BinaryFn, string> = {
   max: "maxNan(a, b)",
   eq: "select(select(0.0, 1.0, a == b), nanF(), isNan(a) || isNan(b))",
   gt: "select(select(0.0, 1.0, a > b), nanF(), isNan(a) || isNan(b))",
+  geluBackward: "geluBackwardS(a, b)",
 };
 
 /** Whether `fn` names a binary function. */
@@ -70,7 +72,7 @@ export function unravel(rank: number, shapeAt: number, names: string[], stridesA
 
 /** y (shape) = fn(a[Σ idx·aStrides], b[Σ idx·bStrides]). Params: [N, shape[D], aStrides[D], bStrides[D]]. */
 export function binaryWgsl(fn: BinaryFn, rank: number): string {
-  return PRELUDE + (fn === "pow" ? POW : "") + /* wgsl */ `
+  return PRELUDE + (fn === "pow" ? POW : "") + (fn === "geluBackward" ? MATH : "") + /* wgsl */ `
 @group(0) @binding(1) var<storage, read_write> y: array<f32>;
 @group(0) @binding(2) var<storage, read> xa: array<f32>;
 @group(0) @binding(3) var<storage, read> xb: array<f32>;

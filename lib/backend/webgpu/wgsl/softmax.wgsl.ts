@@ -10,26 +10,33 @@ import { PRELUDE, rowMain, wgReduce } from "./common.wgsl.ts";
 
 const WG = 64;
 
-/** y (R, C) = softmax(x) per row. Params: [R, C]. */
+/**
+ * y (R, C) = softmax(x) per row. Params: [R, C, Tq]; Tq > 0 fuses the causal mask: row r is query i = r mod Tq
+ * and sees columns j < n = i + C − Tq + 1 (y is 0 beyond; n ≤ 0 gives a NaN row, as all −∞ does).
+ */
 export function softmaxWgsl(): string {
   return PRELUDE + wgReduce("rmax", "f32", WG, "maxNan(a, b)") + wgReduce("rsum", "f32", WG, "a + b") + /* wgsl */ `
 @group(0) @binding(1) var<storage, read_write> y: array<f32>;
 @group(0) @binding(2) var<storage, read> x: array<f32>;
 ${rowMain(WG, "p(0u)")}
   let cols = p(1u);
+  let tq = p(2u);
   let base = row * cols;
+  var seen = i32(cols);
+  if (tq > 0u) { seen = min(seen, i32(row % tq) + i32(cols) - i32(tq) + 1); }
+  let n = u32(max(seen, 0));
   var m = ninfF();
-  for (var c = li; c < cols; c += ${WG}u) { m = maxNan(m, x[base + c]); }
+  for (var c = li; c < n; c += ${WG}u) { m = maxNan(m, x[base + c]); }
   m = rmax(li, m);
   var s = 0.0;
-  for (var c = li; c < cols; c += ${WG}u) { s += exp(x[base + c] - m); }
+  for (var c = li; c < n; c += ${WG}u) { s += exp(x[base + c] - m); }
   s = rsum(li, s);
   let bad = isNan(m) || (isInf(m) && m < 0.0);
   let posInf = isInf(m) && m > 0.0;
   for (var c = li; c < cols; c += ${WG}u) {
     let v = x[base + c];
     let atInf = select(0.0, nanF(), isInf(v) && v > 0.0);
-    y[base + c] = select(select(exp(v - m) / s, atInf, posInf), nanF(), bad);
+    y[base + c] = select(select(select(exp(v - m) / s, atInf, posInf), 0.0, c >= n), nanF(), bad);
   }
 }`;
 }

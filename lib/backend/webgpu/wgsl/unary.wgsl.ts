@@ -15,7 +15,7 @@ import { elementwiseMain, PRELUDE } from "./common.wgsl.ts";
 
 const WG = 64;
 
-/** Special functions used by unary kernels (erf, Φ, GELU and its derivative, tanh). */
+/** Special functions used by unary kernels (erf, Φ, GELU, tanh) and binary geluBackward. */
 export const MATH = /* wgsl */ `
 fn erfcPos(z: f32) -> f32 {
   let t = 1.0 / (1.0 + 0.5 * z);
@@ -40,9 +40,11 @@ fn phiS(x: f32) -> f32 {
   let z = x * 0.70710678118654752;
   return select(0.5 * (1.0 + erfS(z)), 0.5 * erfcPos(-z), z <= -1.0);
 }
-// At ±∞ these follow the CPU oracle's arithmetic: gelu(−∞) = −∞·0 = NaN, geluGrad(±∞) = Φ + ±∞·0 = NaN.
+// At ±∞ these follow the CPU oracle's arithmetic: gelu(−∞) = −∞·0 = NaN, gelu'(±∞) = Φ + ±∞·0 = NaN.
 fn geluS(x: f32) -> f32 { return select(x * phiS(x), nanF(), isInf(x) && x < 0.0); }
-fn geluGradS(x: f32) -> f32 { return select(phiS(x) + x * 0.3989422804014327 * exp(-0.5 * x * x), nanF(), isInf(x)); }
+fn geluBackwardS(x: f32, dy: f32) -> f32 {
+  return dy * select(phiS(x) + x * 0.3989422804014327 * exp(-0.5 * x * x), nanF(), isInf(x));
+}
 fn tanhS(x: f32) -> f32 {
   let a = abs(x);
   let e = exp(2.0 * min(a, 9.0));
@@ -66,7 +68,6 @@ const EXPR: Record<UnaryFn, string> = {
   sign: "select(select(select(0.0, -1.0, x < 0.0), 1.0, x > 0.0), x, isNan(x))",
   erf: "select(erfS(x), x, isNan(x))",
   gelu: "select(geluS(x), x, isNan(x))",
-  geluGrad: "select(geluGradS(x), x, isNan(x))",
   relu: "select(select(0.0, x, x > 0.0), x, isNan(x))",
   step: "select(select(0.0, 1.0, x > 0.0), x, isNan(x))",
 };
