@@ -1,6 +1,8 @@
 /**
  * The environment every benchmark measures in (DESIGN.md): OpenBLAS without OPENBLAS_CORETYPE and
- * OPENBLAS_L2_SIZE (which hold it to AVX2), with OPENBLAS_NUM_THREADS set, for us and the PyTorch peer alike.
+ * OPENBLAS_L2_SIZE (which hold it to AVX2), with OPENBLAS_NUM_THREADS set, for us and the PyTorch peer alike,
+ * and OPENBLAS_THREAD_TIMEOUT=4 (idle BLAS threads sleep instead of spinning; the CPU backend sets it itself
+ * when unset, see lib/backend/cpu/blas.ts) unless the caller set it.
  * OpenBLAS reads them when it loads, so a benchmark script re-runs itself in a child process with that
  * environment; the child sees NK_BENCH_CHILD (the removed values, as JSON) and goes on.
  * @module
@@ -20,6 +22,7 @@ export async function enterBenchEnv(script: string, threads: number, keep: boole
   const removed = Object.fromEntries(BLAS_ENV.filter((k) => k in env).map((k) => [k, env[k]]));
   for (const k of BLAS_ENV) delete env[k];
   Object.assign(env, { OPENBLAS_NUM_THREADS: String(threads), [CHILD]: JSON.stringify(removed) });
+  env.OPENBLAS_THREAD_TIMEOUT ??= "4";
   // Mesa's Vulkan driver prints "XDG_RUNTIME_DIR is invalid" for every adapter opened without one (headless).
   if (!env.XDG_RUNTIME_DIR) env.XDG_RUNTIME_DIR = await Deno.makeTempDir({ prefix: "nk-bench-xdg-" });
   const args = ["run", "-A", script, ...Deno.args];
@@ -33,6 +36,7 @@ export function benchEnvInfo(): Record<string, unknown> {
   return {
     removedForBench: removed === undefined ? null : JSON.parse(removed),
     OPENBLAS_NUM_THREADS: Deno.env.get("OPENBLAS_NUM_THREADS") ?? null,
+    OPENBLAS_THREAD_TIMEOUT: Deno.env.get("OPENBLAS_THREAD_TIMEOUT") ?? null,
     ...Object.fromEntries(BLAS_ENV.map((k) => [k, Deno.env.get(k) ?? null])),
   };
 }

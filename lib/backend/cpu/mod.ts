@@ -19,7 +19,8 @@ import {
 import { adamw, causalMask, dropoutMask, gather, scatterAdd } from "./misc.ts";
 import { matmul } from "./matmul.ts";
 import { type Sgemm, sgemmTs } from "./gemm.ts";
-import { loadBlas } from "./blas.ts";
+import { loadBlas, readEnv } from "./blas.ts";
+import { runSplit, sharedArray } from "./threads.ts";
 
 /** A CPU allocation: the host array itself. */
 export class CpuBuffer implements DeviceBuffer {
@@ -43,6 +44,12 @@ export interface CpuOptions {
   float64?: boolean;
   /** Use a system BLAS when one loads (default true; env NK_BLAS=0 also disables it). */
   blas?: boolean;
+  /**
+   * Threads for the elementwise, row and optimizer kernels (this one plus worker threads; see threads.ts).
+   * Default: env NK_CPU_THREADS, else the cores reported by the runtime, at most 4, in float32; 1 in the
+   * float64 oracle.
+   */
+  threads?: number;
 }
 
 /** The CPU backend, with a description of the matrix product in use. */
@@ -54,6 +61,12 @@ export interface CpuBackend extends Backend {
 }
 
 type Kernel = (a: any, o: Arr[], i: Arr[]) => void;
+
+const ARRAYS = {
+  f32: (n: number) => new Float32Array(n),
+  f64: (n: number) => new Float64Array(n),
+  i32: (n: number) => new Int32Array(n),
+};
 
 /** Freed buffers point here, so a use after free reads nothing instead of stale data. */
 const FREED = new Float32Array(0);
@@ -74,6 +87,11 @@ const POOL_LIMIT = 2 ** 31;
  */
 export function createCpuBackend(opts: CpuOptions = {}): CpuBackend {
   const f64 = opts.float64 ?? false;
+  const env = readEnv("NK_CPU_THREADS");
+  const threads = opts.threads ?? (f64 ? 1 : env ? Number(env) : Math.min(navigator.hardwareConcurrency || 1, 4));
+  if (!Number.isInteger(threads) || threads < 1) {
+    throw new Error(`Invalid CPU threads ${threads}: expected an integer ≥ 1`);
+  }
   let sgemm: Sgemm = sgemmTs;
   let matmulKernel = "typescript (blas disabled by option)";
   if (opts.blas ?? true) {
@@ -97,8 +115,12 @@ export function createCpuBackend(opts: CpuOptions = {}): CpuBackend {
     softmax: (a: OpAttrs["softmax"], [y], [x]) => softmax(a.rows, a.cols, a.causalTq ?? 0, x, y, f64),
     softmaxBackward: (a: OpAttrs["softmaxBackward"], [dx], [y, dy]) => softmaxBackward(a.rows, a.cols, y, dy, dx),
     layerNorm: (a: OpAttrs["layerNorm"], [y, m, s], [x, g, b]) => layerNorm(a.rows, a.cols, a.eps, x, g, b, y, m, s),
-    layerNormBackward: (a: OpAttrs["layerNormBackward"], [dx, dg, db], [dy, x, g, m, s]) =>
-      layerNormBackward(a.rows, a.cols, dy, x, g, m, s, dx, dg, db),
+    layerNormBackward: (a: OpAttrs["layerNormBackward"], [dx, dg, db], [dy, x, g, m, s]) => {
+      const accG = new Float64Array(a.cols), accB = new Float64Array(a.cols);
+      layerNormBackward(a.rows, a.cols, dy, x, g, m, s, dx, accG, accB);
+      dg.set(accG);
+      db.set(accB);
+    },
     crossEntropy: (a: OpAttrs["crossEntropy"], [loss, lse], [x, t]) =>
       crossEntropy(a.rows, a.cols, x, t, loss, lse, f64),
     crossEntropyBackward: (a: OpAttrs["crossEntropyBackward"], [dx], [x, t, lse, dl]) =>
@@ -122,8 +144,8 @@ export function createCpuBackend(opts: CpuOptions = {}): CpuBackend {
       }
       const key = `${dtype}:${size}`;
       const reused = pool.get(key)?.pop();
-      const data = reused ??
-        (dtype === "i32" ? new Int32Array(size) : f64 ? new Float64Array(size) : new Float32Array(size));
+      const kind = dtype === "i32" ? "i32" : f64 ? "f64" : "f32";
+      const data = reused ?? (threads > 1 ? sharedArray(kind, size) : ARRAYS[kind](size));
       if (reused) pooled -= data.byteLength;
       live += data.byteLength;
       liveBuffers++;
@@ -160,7 +182,8 @@ export function createCpuBackend(opts: CpuOptions = {}): CpuBackend {
     dispatch(op, outs, ins, attrs) {
       const k = kernels[op];
       if (!k) throw new Error(`Unknown op "${op}" on the cpu backend`);
-      k(attrs, outs.map(arr), ins.map(arr));
+      const o = outs.map(arr), i = ins.map(arr);
+      if (!runSplit(threads, op, attrs, o, i, f64)) k(attrs, o, i);
     },
     memory: () => ({ liveBytes: live, pooledBytes: pooled, liveBuffers }),
     destroy() {

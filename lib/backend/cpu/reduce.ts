@@ -127,7 +127,10 @@ export function layerNorm(
   }
 }
 
-/** dx, dg, db of LayerNorm: dx = rstd·(ĝ − mean(ĝ) − x̂·mean(ĝ⊙x̂)) with ĝ = dy⊙g. */
+/**
+ * dx of LayerNorm, dx = rstd·(ĝ − mean(ĝ) − x̂·mean(ĝ⊙x̂)) with ĝ = dy⊙g, and dg += Σ_r dy⊙x̂, db += Σ_r dy added
+ * into float64 accumulators (a float32 array would round at every row and cost a conversion per store).
+ */
 export function layerNormBackward(
   rows: number,
   cols: number,
@@ -137,11 +140,9 @@ export function layerNormBackward(
   mean: Arr,
   rstd: Arr,
   dx: Arr,
-  dg: Arr,
-  db: Arr,
+  accG: Float64Array,
+  accB: Float64Array,
 ): void {
-  // Accumulate dg and db in float64 (a float32 array would round at every row and cost a conversion per store).
-  const accG = new Float64Array(cols), accB = new Float64Array(cols);
   for (let r = 0; r < rows; r++) {
     const off = r * cols;
     const m = mean[r], s = rstd[r];
@@ -161,8 +162,6 @@ export function layerNormBackward(
       dx[off + c] = s * (dy[off + c] * g[c] - sumG - xh * sumGX);
     }
   }
-  dg.set(accG);
-  db.set(accB);
 }
 
 /** loss[r] = lse[r] − logits[r, t[r]]; a target outside [0, C) gives NaN. */

@@ -1,0 +1,159 @@
+/**
+ * Worker threads for the CPU backend's splittable kernels (`parts.ts`), through `node:worker_threads` (the one
+ * module here that touches threads: Deno's own Worker cannot be unref'd, so an idle pool would keep the process
+ * alive). One pool per thread serves every CPU backend in it, growing to the most threads any backend asks for.
+ *
+ * A call posts parts 1…n−1 to workers, runs part 0 itself and blocks in `Atomics.wait` until each worker flags
+ * its part done (arrays are SharedArrayBuffer-backed, so nothing is copied). A worker takes jobs only after it
+ * flags itself ready; until then, or if it failed to start (a remote module URL, say), calls run on fewer
+ * threads, never wait for it. A round trip costs ~45 µs here, so ops below MIN_PART_ELEMENTS per part stay on
+ * one thread.
+ * @module
+ */
+import { Worker } from "node:worker_threads";
+import type { OpAttrs, OpName } from "../backend.ts";
+import type { Arr } from "./elementwise.ts";
+import { PARTS } from "./parts.ts";
+
+/** Fewest elements worth a part of their own (a worker round trip is ~45 µs; a kernel does ~0.3–7 ns each). */
+export const MIN_PART_ELEMENTS = 32768;
+/** How long a worker may take on one part before the call fails instead of hanging. */
+const TIMEOUT_MS = 60_000;
+/** Flag words per worker: 0 ready (1 once listening, −1 failed), 1 part status (0 running, 1 done, 2 failed). */
+const WORDS = 2;
+const MAX_WORKERS = 64;
+
+/** A typed array as a worker receives it. */
+export interface ArrDesc {
+  buffer: SharedArrayBuffer;
+  kind: "f32" | "f64" | "i32";
+  offset: number;
+  length: number;
+}
+
+/** A part as posted to a worker. */
+export interface Job {
+  op: OpName;
+  attrs: unknown;
+  lo: number;
+  hi: number;
+  outs: ArrDesc[];
+  ins: ArrDesc[];
+  exact: boolean;
+  scratch: ArrDesc | null;
+  /** Index of this worker's status word in the flags. */
+  status: number;
+}
+
+/** Message a worker gets at start. */
+export interface WorkerInit {
+  flags: SharedArrayBuffer;
+  ready: number;
+}
+
+const flags = new Int32Array(new SharedArrayBuffer(4 * WORDS * MAX_WORKERS));
+const workers: Worker[] = [];
+
+/** Start workers up to `n` (they become usable once they flag ready). */
+function grow(n: number): void {
+  while (workers.length < Math.min(n, MAX_WORKERS)) {
+    const k = workers.length;
+    try {
+      const init: WorkerInit = { flags: flags.buffer as SharedArrayBuffer, ready: k * WORDS };
+      const w = new Worker(new URL("./worker.ts", import.meta.url), { workerData: init });
+      w.on("error", () => Atomics.store(flags, k * WORDS, -1));
+      w.on("exit", () => Atomics.store(flags, k * WORDS, -1));
+      w.unref();
+      workers.push(w);
+    } catch {
+      Atomics.store(flags, k * WORDS, -1);
+      workers.push(undefined as unknown as Worker);
+      return;
+    }
+  }
+}
+
+/** Workers started and ready to take parts (for tests and diagnostics); starts them up to `n` first. */
+export function readyWorkers(n: number): number {
+  grow(n);
+  let ready = 0;
+  for (let k = 0; k < workers.length; k++) if (Atomics.load(flags, k * WORDS) === 1) ready++;
+  return ready;
+}
+
+function describe(a: Arr): ArrDesc | null {
+  if (!(a.buffer instanceof SharedArrayBuffer)) return null;
+  const kind = a instanceof Float32Array ? "f32" : a instanceof Float64Array ? "f64" : "i32";
+  return { buffer: a.buffer, kind, offset: a.byteOffset, length: a.length };
+}
+
+/** Typed-array view of a descriptor (used by workers). */
+export function view(d: ArrDesc): Arr {
+  if (d.kind === "f32") return new Float32Array(d.buffer, d.offset, d.length);
+  return d.kind === "f64"
+    ? new Float64Array(d.buffer, d.offset, d.length)
+    : new Int32Array(d.buffer, d.offset, d.length);
+}
+
+/** Arrays a pooled CPU backend allocates: SharedArrayBuffer-backed, so workers see them. */
+export function sharedArray(kind: "f32" | "f64" | "i32", length: number): Arr {
+  const buffer = new SharedArrayBuffer(length * (kind === "f64" ? 8 : 4));
+  return view({ buffer, kind, offset: 0, length });
+}
+
+/**
+ * Run `op` over up to `threads` threads (this one included) when it has a part and enough work; returns false,
+ * having done nothing, when it should run on one thread.
+ */
+export function runSplit<K extends OpName>(
+  threads: number,
+  op: K,
+  attrs: OpAttrs[K],
+  outs: Arr[],
+  ins: Arr[],
+  exact: boolean,
+): boolean {
+  const part = PARTS[op] as import("./parts.ts").Part<OpAttrs[K]> | undefined;
+  if (!part || threads < 2) return false;
+  grow(threads - 1);
+  const ready: number[] = [];
+  for (let k = 0; k < threads - 1 && k < workers.length; k++) if (Atomics.load(flags, k * WORDS) === 1) ready.push(k);
+  const { units, align, perUnit } = part.split(attrs, outs);
+  const blocks = Math.floor(units / align);
+  const n = Math.min(1 + ready.length, blocks, Math.floor((units * perUnit) / MIN_PART_ELEMENTS));
+  if (n < 2) return false;
+  const outD = outs.map(describe), inD = ins.map(describe);
+  if (outD.includes(null) || inD.includes(null)) return false;
+  const per = part.scratch?.(attrs) ?? 0;
+  const scratch = per ? sharedArray("f64", per * n) as Float64Array : null;
+  const bounds = Array.from({ length: n + 1 }, (_, i) => (i === n ? units : Math.round((blocks * i) / n) * align));
+  for (let i = 1; i < n; i++) {
+    const status = ready[i - 1] * WORDS + 1;
+    Atomics.store(flags, status, 0);
+    const job: Job = {
+      op,
+      attrs,
+      lo: bounds[i],
+      hi: bounds[i + 1],
+      outs: outD as ArrDesc[],
+      ins: inD as ArrDesc[],
+      exact,
+      scratch: scratch && describe(scratch.subarray(i * per, (i + 1) * per)),
+      status,
+    };
+    workers[ready[i - 1]].postMessage(job);
+  }
+  part.run(bounds[0], bounds[1], attrs, outs, ins, exact, scratch && scratch.subarray(0, per));
+  for (let i = 1; i < n; i++) {
+    const status = ready[i - 1] * WORDS + 1;
+    const t0 = Date.now();
+    while (Atomics.load(flags, status) === 0) {
+      if (Atomics.wait(flags, status, 0, 1000) === "timed-out" && Date.now() - t0 > TIMEOUT_MS) {
+        throw new Error(`CPU worker thread ${ready[i - 1]} did not finish ${op} in ${TIMEOUT_MS / 1000} s`);
+      }
+    }
+    if (Atomics.load(flags, status) !== 1) throw new Error(`CPU worker thread ${ready[i - 1]} failed running ${op}`);
+  }
+  if (scratch) part.combine!(scratch, per, n, outs);
+  return true;
+}

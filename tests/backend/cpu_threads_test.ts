@@ -1,0 +1,133 @@
+/**
+ * The CPU backend's worker threads: every splittable kernel run over two threads (through `runSplit`, which must
+ * report that it split) gives what the one-thread kernel gives, bit for bit (LayerNorm's dg/db, summed per part,
+ * to rounding); arrays that are not shared, and small ops, stay on one thread.
+ */
+import { assert, assertClose, assertEquals } from "../assert.ts";
+import type { OpAttrs, OpName } from "../../lib/backend/backend.ts";
+import { createCpuBackend } from "../../lib/backend/cpu/mod.ts";
+import type { Arr } from "../../lib/backend/cpu/elementwise.ts";
+import { MIN_PART_ELEMENTS, readyWorkers, runSplit, sharedArray } from "../../lib/backend/cpu/threads.ts";
+import { Rng } from "../../lib/core/rng.ts";
+
+const rng = new Rng(11);
+const rand = (n: number, lo = -3, hi = 3) => Float32Array.from({ length: n }, () => lo + (hi - lo) * rng.uniform());
+const ids = (n: number, v: number) => Int32Array.from({ length: n }, () => Math.floor(rng.uniform() * v));
+
+// Workers start asynchronously; wait (bounded) for one before testing that calls split.
+const t0 = Date.now();
+while (readyWorkers(1) < 1) {
+  if (Date.now() - t0 > 20_000) throw new Error("No CPU worker thread became ready in 20 s");
+  await new Promise((r) => setTimeout(r, 20));
+}
+
+const one = createCpuBackend({ threads: 1 });
+
+/** Run op on one thread (plain arrays) and split over two (shared arrays); return both outputs. */
+function both<K extends OpName>(op: K, attrs: OpAttrs[K], outSizes: number[], ins: (Float32Array | Int32Array)[]) {
+  const inB = ins.map((x) => {
+    const b = one.alloc(x.length, x instanceof Int32Array ? "i32" : "f32");
+    one.write(b, x);
+    return b;
+  });
+  const outB = outSizes.map((n, k) => {
+    const b = one.alloc(n, "f32");
+    one.write(b, op === "adamw" ? (ins[k] as Float32Array) : new Float32Array(n));
+    return b;
+  });
+  one.dispatch(op, outB, inB, attrs);
+  const want = outB.map((b) => one.readExact(b) as Float32Array);
+  const share = (x: Float32Array | Int32Array): Arr => {
+    const s = sharedArray(x instanceof Int32Array ? "i32" : "f32", x.length);
+    s.set(x);
+    return s;
+  };
+  const inS = ins.map(share);
+  const outS = outSizes.map((n, k) => (op === "adamw" ? inS[k] : share(new Float32Array(n))));
+  assert(runSplit(2, op, attrs, outS, inS, false), `${op} did not split over two threads`);
+  return { got: outS as Float32Array[], want };
+}
+
+const R = 512, C = 257; // 131 584 elements: 2 parts of ≥ MIN_PART_ELEMENTS
+const N = R * C;
+
+Deno.test("threads: elementwise ops split bit-identically (unary, affine, binary with broadcasts and permutes)", () => {
+  for (const fn of ["gelu", "exp", "tanh"] as const) {
+    const { got, want } = both("unary", { fn }, [N], [rand(N)]);
+    assertEquals(got[0], want[0]);
+  }
+  const af = both("affine", { scale: -1.5, bias: 0.25 }, [N], [rand(N)]);
+  assertEquals(af.got[0], af.want[0]);
+  const cases: [number[], number[], number[], number, number][] = [
+    [[R, C], [C, 1], [C, 1], N, N], // same shape
+    [[R, C], [C, 1], [0, 1], N, C], // row broadcast (a bias)
+    [[R, C], [1, 0], [C, 1], R, N], // column broadcast
+    [[C, R], [1, C], [R, 1], N, N], // a read transposed
+    [[4, R / 4, C], [0, C, 1], [C * R / 4, 0, 1], N / 4, 4 * C], // rank 3, broadcast on axis 0
+  ];
+  for (const fn of ["add", "mul", "geluBackward", "max"] as const) {
+    for (const [shape, aStrides, bStrides, na, nb] of cases) {
+      const { got, want } = both("binary", { fn, shape, aStrides, bStrides }, [N], [rand(na), rand(nb)]);
+      assertEquals(got[0], want[0], `${fn} ${JSON.stringify(shape)}`);
+    }
+  }
+});
+
+Deno.test("threads: strided copies split bit-identically", () => {
+  const { got, want } = both("strided", { shape: [C, R], strides: [1, C], offset: 0 }, [N], [rand(N)]);
+  assertEquals(got[0], want[0]);
+  const sl = both("strided", { shape: [R - 2, C - 1], strides: [C, 1], offset: C + 1 }, [(R - 2) * (C - 1)], [rand(N)]);
+  assertEquals(sl.got[0], sl.want[0]);
+});
+
+Deno.test("threads: row kernels split bit-identically; causal softmax splits at whole sequences", () => {
+  for (const causalTq of [undefined, 16, 7]) {
+    const rows = causalTq ? 7 * 16 * 16 : R, cols = causalTq ? 300 : C;
+    const { got, want } = both("softmax", { rows, cols, causalTq }, [rows * cols], [rand(rows * cols)]);
+    assertEquals(got[0], want[0], `softmax causalTq ${causalTq}`);
+  }
+  const sb = both("softmaxBackward", { rows: R, cols: C }, [N], [rand(N, 0, 1), rand(N)]);
+  assertEquals(sb.got[0], sb.want[0]);
+  const ln = both("layerNorm", { rows: R, cols: C, eps: 1e-5 }, [N, R, R], [rand(N), rand(C), rand(C)]);
+  ln.got.forEach((g, k) => assertEquals(g, ln.want[k], `layerNorm out ${k}`));
+  const [mean, rstd] = [ln.want[1], ln.want[2]];
+  const lb = both("layerNormBackward", { rows: R, cols: C }, [N, C, C], [rand(N), rand(N), rand(C), mean, rstd]);
+  assertEquals(lb.got[0], lb.want[0], "layerNorm dx");
+  assertClose(lb.got[1], lb.want[1], 1e-6, 1e-6, "layerNorm dg");
+  assertClose(lb.got[2], lb.want[2], 1e-6, 1e-6, "layerNorm db");
+  const t = ids(R, C), lse = rand(R, 3, 4), dl = rand(R);
+  const ce = both("crossEntropyBackward", { rows: R, cols: C }, [N], [rand(N), t, lse, dl]);
+  assertEquals(ce.got[0], ce.want[0]);
+});
+
+Deno.test("threads: AdamW splits bit-identically, in place", () => {
+  const p = rand(N), m = rand(N, -0.1, 0.1), v = rand(N, 0, 0.1), g = rand(N);
+  const attrs = { lr: 1e-3, beta1: 0.9, beta2: 0.98, eps: 1e-8, weightDecay: 0.01, step: 3 };
+  const { got, want } = both("adamw", attrs, [N, N, N], [p, m, v, g]);
+  got.forEach((x, k) => assertEquals(x, want[k], `adamw out ${k}`));
+});
+
+Deno.test("threads: small ops, unshared arrays and one-thread backends do not split", () => {
+  const small = sharedArray("f32", MIN_PART_ELEMENTS), out = sharedArray("f32", MIN_PART_ELEMENTS);
+  assertEquals(runSplit(2, "unary", { fn: "exp" }, [out], [small], false), false);
+  const big = new Float32Array(4 * MIN_PART_ELEMENTS);
+  assertEquals(runSplit(2, "unary", { fn: "exp" }, [big], [big], false), false);
+  const sbig = sharedArray("f32", 4 * MIN_PART_ELEMENTS);
+  assertEquals(runSplit(1, "unary", { fn: "exp" }, [sbig], [sbig], false), false);
+  assertEquals(runSplit(2, "matmul", {} as OpAttrs["matmul"], [sbig], [sbig, sbig], false), false);
+});
+
+Deno.test("threads: a training step gives the same loss on one and two threads", async () => {
+  const { resolveConfig } = await import("../../lib/train/config.ts");
+  const { makeTrainStep } = await import("../../bench/step.ts");
+  const cfg = resolveConfig([{ preset: "tiny", arch: "normformer", batchSize: 16 }]);
+  const losses: number[][] = [];
+  for (const threads of [1, 2]) {
+    const step = makeTrainStep(createCpuBackend({ threads }), cfg);
+    const l: number[] = [];
+    for (let i = 0; i < 3; i++) l.push(await step.run());
+    step.dispose();
+    losses.push(l);
+  }
+  assertClose(losses[1], losses[0], 1e-5, 0, "losses");
+});
