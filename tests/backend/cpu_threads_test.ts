@@ -100,6 +100,17 @@ Deno.test("threads: row kernels split bit-identically; causal softmax splits at 
   assertEquals(ce.got[0], ce.want[0]);
 });
 
+Deno.test("threads: reductions split over rows or, with one outer row, over columns, bit-identically", () => {
+  for (const fn of ["sum", "max"] as const) {
+    for (const [outer, size, inner] of [[1, R, C], [R, C, 1], [4, R / 4, C], [R / 2, 2, C]]) {
+      const x = rand(N);
+      x[7] = NaN;
+      const { got, want } = both("reduce", { fn, outer, size, inner }, [outer * inner], [x]);
+      assertEquals(got[0], want[0], `${fn} (${outer}, ${size}, ${inner})`);
+    }
+  }
+});
+
 Deno.test("threads: AdamW splits bit-identically, in place", () => {
   const p = rand(N), m = rand(N, -0.1, 0.1), v = rand(N, 0, 0.1), g = rand(N);
   const attrs = { lr: 1e-3, beta1: 0.9, beta2: 0.98, eps: 1e-8, weightDecay: 0.01, step: 3 };

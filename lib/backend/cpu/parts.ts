@@ -8,7 +8,7 @@
  */
 import type { OpAttrs } from "../backend.ts";
 import { affine, type Arr, binary, strided, unary } from "./elementwise.ts";
-import { crossEntropyBackward, layerNorm, layerNormBackward, softmax, softmaxBackward } from "./reduce.ts";
+import { crossEntropyBackward, layerNorm, layerNormBackward, reduce, softmax, softmaxBackward } from "./reduce.ts";
 import { adamw } from "./misc.ts";
 
 /** How an op splits: its unit count, the multiple that split points keep to, and the elements per unit. */
@@ -33,6 +33,15 @@ const view = (a: Arr, lo: number, hi: number) => a.subarray(lo, hi);
 
 /** Ops with a part, keyed like the backend's op names. */
 export const PARTS: { [K in keyof OpAttrs]?: Part<OpAttrs[K]> } = {
+  // Split the outer axis when there are several, else the columns (a bias gradient sums all rows per column).
+  reduce: {
+    split: (a) => (a.outer > 1 ? rows(a.outer, a.size * a.inner) : rows(a.inner, a.size)),
+    run: (lo, hi, a, [y], [x]) => {
+      if (a.outer === 1) return reduce(a.fn, 1, a.size, a.inner, x, y, lo, hi);
+      const per = a.size * a.inner;
+      reduce(a.fn, hi - lo, a.size, a.inner, view(x, lo * per, hi * per), view(y, lo * a.inner, hi * a.inner));
+    },
+  },
   unary: {
     split: (_a, [y]) => rows(y.length, 1),
     run: (lo, hi, a, [y], [x], exact) => unary(a.fn, view(x, lo, hi), view(y, lo, hi), exact),
