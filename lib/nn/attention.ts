@@ -9,6 +9,7 @@ import { causalSoftmax, dropout } from "../core/ops_nn.ts";
 import { max } from "../core/ops_reduce.ts";
 import { abs } from "../core/ops_elementwise.ts";
 import { noGrad } from "../core/runtime.ts";
+import { expand } from "../core/ops_shape.ts";
 import { Linear, Module } from "./module.ts";
 
 /** Options of the attention block. */
@@ -55,18 +56,25 @@ export class CausalSelfAttention extends Module {
     const [b, t, c] = x.shape;
     const { heads: h, headDim: dh } = this;
     const split = (y: Tensor) => y.reshape([b, t, h, dh]).permute([0, 2, 1, 3]); // (B, H, T, Dh)
-    const q = split(this.qProj.forward(x).mul(dh ** -0.5));
+    // fairseq scales q = (x Wqᵀ + bq)·Dh^-½; scaling Wq and bq instead is the same product with a (C, C) pass in
+    // place of a (B, T, C) one.
+    const s = dh ** -0.5;
+    const q = split(x.matmul(this.qProj.weight.mul(s), { transB: true }).add(this.qProj.bias.mul(s)));
     const k = split(this.kProj.forward(x));
     const v = split(this.vProj.forward(x));
     const scores = q.matmul(k, { transB: true }); // (B, H, T, T)
     if (onLogits) onLogits(noGrad(() => max(abs(scores))));
     const probs = dropout(causalSoftmax(scores), this.opts.attentionDropout, this.training);
-    let o = probs.matmul(v); // (B, H, T, Dh)
-    if (gamma && this.opts.headScale === "preOutProj") o = o.mul(gamma.reshape([1, h, 1, 1]));
-    let out = this.outProj.forward(o.permute([0, 2, 1, 3]).reshape([b, t, c])); // (B, T, C)
-    if (gamma && this.opts.headScale === "postOutProj") {
-      out = out.reshape([b, t, h, dh]).mul(gamma.reshape([h, 1])).reshape([b, t, c]);
-    }
+    const o = probs.matmul(v).permute([0, 2, 1, 3]).reshape([b, t, c]); // (B, T, C), feature h·Dh + d
+    const placement = gamma ? this.opts.headScale : null;
+    if (!placement) return this.outProj.forward(o);
+    // HeadScale multiplies head h's features by γ_h: before out_proj its input features (columns of W), after it
+    // its output features (rows of W and the bias). Folded into the (C, C) weight, not the (B, T, C) activations.
+    const g = expand(gamma!.reshape([h, 1]), [h, dh]).reshape([c]); // γ per feature (C)
+    const { weight: w, bias } = this.outProj;
+    const out = placement === "preOutProj"
+      ? o.matmul(w.mul(g), { transB: true }).add(bias)
+      : o.matmul(w.mul(g.reshape([c, 1])), { transB: true }).add(bias.mul(g));
     return out;
   }
 }
