@@ -70,7 +70,7 @@ const layerNorm = (rows: number, cols: number): OpCase => ({
   tfjs: (t) => t.layerNorm(rows, cols),
 });
 
-/** The attention probabilities' ops as the autograd runs them: mask, softmax, softmax backward, mask backward. */
+/** The attention probabilities' ops as the autograd runs them: causal softmax (mask fused) and its backward. */
 const attention = (rows: number, t: number): OpCase => ({
   label: `mask+softmax ${rows}×${t}×${t}`,
   elements: rows * t * t,
@@ -78,14 +78,12 @@ const attention = (rows: number, t: number): OpCase => ({
   setup(be) {
     const n = rows * t * t;
     const [s, dp] = [f32(be, n, 1, 8), f32(be, n, 2)];
-    const [m, p, dm, ds] = [n, n, n, n].map((k) => f32(be, k));
+    const [p, ds] = [n, n].map((k) => f32(be, k));
     return {
-      bufs: [s, dp, m, p, dm, ds],
+      bufs: [s, dp, p, ds],
       once() {
-        be.dispatch("causalMask", [m], [s], { rows, tq: t, tk: t, value: -Infinity });
-        be.dispatch("softmax", [p], [m], { rows: rows * t, cols: t });
-        be.dispatch("softmaxBackward", [dm], [p, dp], { rows: rows * t, cols: t });
-        be.dispatch("causalMask", [ds], [dm], { rows, tq: t, tk: t, value: 0 });
+        be.dispatch("softmax", [p], [s], { rows: rows * t, cols: t, causalTq: t });
+        be.dispatch("softmaxBackward", [ds], [p, dp], { rows: rows * t, cols: t });
       },
     };
   },
