@@ -1,8 +1,8 @@
 /**
  * The environment every benchmark measures in (DESIGN.md): OpenBLAS without OPENBLAS_CORETYPE and
  * OPENBLAS_L2_SIZE (which hold it to AVX2), with OPENBLAS_NUM_THREADS set, for us and the PyTorch peer alike,
- * and OPENBLAS_THREAD_TIMEOUT=4 (idle BLAS threads sleep instead of spinning; the CPU backend sets it itself
- * when unset, see lib/backend/cpu/blas.ts) unless the caller set it.
+ * and OPENBLAS_THREAD_TIMEOUT=4 (idle BLAS threads sleep instead of spinning on the cores the CPU backend's worker
+ * threads use; README "CPU threads") unless the caller set it.
  * OpenBLAS reads them when it loads, so a benchmark script re-runs itself in a child process with that
  * environment; the child sees NK_BENCH_CHILD (the removed values, as JSON) and goes on.
  * @module

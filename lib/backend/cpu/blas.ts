@@ -94,7 +94,6 @@ export function openBlas(candidates: [string, string][], disabled: boolean): Bla
   } catch (e) {
     return { error: `cannot query FFI permission (${e instanceof Error ? e.message : String(e)})` };
   }
-  quietBlasThreads();
   const failures: string[] = [];
   for (const [label, path] of candidates) {
     try {
@@ -144,23 +143,6 @@ function wrap(cblas: CblasSgemm, maxThreads: number, setThreads?: (n: number) =>
       n,
     );
   };
-}
-
-/**
- * After each call OpenBLAS's idle threads spin for 2^28 cycles (~0.1 s) on the cores that the CPU backend's own
- * worker threads need for the elementwise kernels between products (measured: our 2-thread GELU then runs no
- * faster than 1 thread). OPENBLAS_THREAD_TIMEOUT=4 makes them sleep after 2^4 cycles, at no measured cost to the
- * products; OpenBLAS reads it when it loads, so it is set here, before dlopen, unless the user set it.
- */
-function quietBlasThreads(): void {
-  const name = "OPENBLAS_THREAD_TIMEOUT";
-  try {
-    // Only with env permission already granted: never prompt.
-    if (Deno.permissions.querySync({ name: "env", variable: name }).state !== "granted") return;
-    if (Deno.env.get(name) === undefined) Deno.env.set(name, "4");
-  } catch {
-    // Env access refused: OpenBLAS keeps its default.
-  }
 }
 
 /** `Deno.env.get` without prompting: undefined when env access is not granted. */
