@@ -226,7 +226,8 @@ test("gather and scatterAdd match the CPU, with repeated and out-of-range ids", 
 
 test("softmax and its backward match the CPU: big logits, -inf masks, NaN and +inf rows", async (g) => {
   const runs: Promise<unknown>[] = [];
-  for (const [rows, cols] of [[1, 1], [3, 17], [2, 129], [4, 1000]]) {
+  // Rows up to 256 columns take the one-invocation-per-row kernels, longer ones the workgroup kernels.
+  for (const [rows, cols] of [[1, 1], [3, 17], [2, 129], [3, 256], [3, 257], [4, 1000]]) {
     const x = rand(rows * cols, -4, 4);
     runs.push(same(g, "softmax", [x.length], [x], { rows, cols }));
     runs.push(same(g, "softmax", [x.length], [x.map((v) => v * 2500)], { rows, cols }));
@@ -236,8 +237,15 @@ test("softmax and its backward match the CPU: big logits, -inf masks, NaN and +i
   const ninf = -Infinity;
   const x = new Float32Array([1e4, -1e4, 0, ninf, 3, ninf, ninf, ninf, ninf, ninf, 1, NaN, 2, 0, 1, Infinity, 2, ninf]);
   runs.push(same(g, "softmax", [18], [x], { rows: 6, cols: 3 }));
+  const long = new Float32Array(6 * 300).fill(0.5);
+  long.set([ninf], 0);
+  long.fill(ninf, 300, 600);
+  long[600] = NaN;
+  long[900] = Infinity;
+  runs.push(same(g, "softmax", [long.length], [long], { rows: 6, cols: 300 }));
   // Fused causal mask: square, more keys than queries, fewer (the first rows see nothing: NaN), Tq = 1.
-  for (const [rows, cols, causalTq] of [[12, 3, 3], [8, 70, 4], [10, 3, 5], [3, 129, 1], [6, 130, 130]]) {
+  const causal = [[12, 3, 3], [8, 70, 4], [10, 3, 5], [3, 129, 1], [6, 130, 130], [8, 300, 4], [6, 300, 301]];
+  for (const [rows, cols, causalTq] of causal) {
     const xc = rand(rows * cols, -4, 4);
     runs.push(same(g, "softmax", [xc.length], [xc], { rows, cols, causalTq }));
   }

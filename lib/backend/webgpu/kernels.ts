@@ -13,7 +13,13 @@ import { binaryWgsl, isBinaryFn, MAX_RANK } from "./wgsl/binary.wgsl.ts";
 import { causalMaskWgsl, fillWgsl, scatterStridedWgsl, stridedWgsl } from "./wgsl/copy.wgsl.ts";
 import { COLS, reduceColsWgsl, reduceRowsWgsl } from "./wgsl/reduce.wgsl.ts";
 import { type MatmulVariant, matmulWgsl } from "./wgsl/matmul.wgsl.ts";
-import { softmaxBackwardWgsl, softmaxWgsl } from "./wgsl/softmax.wgsl.ts";
+import {
+  SHORT_ROW,
+  softmaxBackwardShortWgsl,
+  softmaxBackwardWgsl,
+  softmaxShortWgsl,
+  softmaxWgsl,
+} from "./wgsl/softmax.wgsl.ts";
 import { layerNormDgDbWgsl, layerNormDxWgsl, layerNormWgsl, LN_COLS } from "./wgsl/layernorm.wgsl.ts";
 import { crossEntropyBackwardWgsl, crossEntropyWgsl } from "./wgsl/crossentropy.wgsl.ts";
 import { gatherWgsl, SCATTER_COLS, scatterAddWgsl } from "./wgsl/index.wgsl.ts";
@@ -151,10 +157,17 @@ export const KERNELS: { [K in OpName]: Plan<K> } = {
     const params = [a.rows * a.tq * a.tk, a.tq, a.tk, fbits(a.value)];
     return [each("causalMask", causalMaskWgsl, [y], [x], params)];
   },
-  softmax: ([y], [x], a) => [launch("softmax", softmaxWgsl, [y], [x], [a.rows, a.cols, a.causalTq ?? 0], a.rows)],
-  softmaxBackward: ([dx], [y, dy], a) => [
-    launch("softmaxBackward", softmaxBackwardWgsl, [dx], [y, dy], [a.rows, a.cols], a.rows),
-  ],
+  softmax: ([y], [x], a) => {
+    const params = [a.rows, a.cols, a.causalTq ?? 0];
+    if (a.cols <= SHORT_ROW) return [each("softmaxShort", softmaxShortWgsl, [y], [x], params)];
+    return [launch("softmax", softmaxWgsl, [y], [x], params, a.rows)];
+  },
+  softmaxBackward: ([dx], [y, dy], a) => {
+    const params = [a.rows, a.cols];
+    if (a.cols <= SHORT_ROW) return [each("softmaxBackwardShort", softmaxBackwardShortWgsl, [dx], [y, dy], params)];
+    return [launch("softmaxBackward", softmaxBackwardWgsl, [dx], [y, dy], params, a.rows)];
+  },
+
   layerNorm: (outs, ins, a) => [launch("layerNorm", layerNormWgsl, outs, ins, [a.rows, a.cols, fbits(a.eps)], a.rows)],
   layerNormBackward: ([dx, dg, db], [dy, x, g, mean, rstd], a) => [
     launch("layerNormDx", layerNormDxWgsl, [dx], [dy, x, g, mean, rstd], [a.rows, a.cols], a.rows),
