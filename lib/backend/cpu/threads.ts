@@ -5,8 +5,7 @@
  *
  * A call posts parts 1…n−1 to workers, runs part 0 itself and blocks in `Atomics.wait` until each worker flags
  * its part done (arrays are SharedArrayBuffer-backed, so nothing is copied). A worker takes jobs only after it
- * flags itself ready; until then, or if it failed to start (a remote module URL, say), calls run on fewer
- * threads, never wait for it. A round trip costs ~45 µs here, so ops below MIN_PART_ELEMENTS per part stay on
+ * flags itself ready; until then, or if it failed to start, calls run on fewer threads, never wait for it. A round trip costs ~45 µs here, so ops below MIN_PART_ELEMENTS per part stay on
  * one thread.
  * @module
  */
@@ -60,7 +59,9 @@ function grow(n: number): void {
     const k = workers.length;
     try {
       const init: WorkerInit = { flags: flags.buffer as SharedArrayBuffer, ready: k * WORDS };
-      const w = new Worker(new URL("./worker.ts", import.meta.url), { workerData: init });
+      // An eval'd dynamic import: node:worker_threads takes only file paths, the import also http(s) URLs (JSR).
+      const url = JSON.stringify(new URL("./worker.ts", import.meta.url).href);
+      const w = new Worker(`import(${url});`, { eval: true, workerData: init });
       w.on("error", () => Atomics.store(flags, k * WORDS, -1));
       w.on("exit", () => Atomics.store(flags, k * WORDS, -1));
       w.unref();
