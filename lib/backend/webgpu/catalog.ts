@@ -6,7 +6,8 @@
  */
 import type { BinaryFn, OpAttrs, OpName, UnaryFn } from "../backend.ts";
 import { GpuBuffer } from "./buffers.ts";
-import { KERNELS } from "./kernels.ts";
+import { KERNELS, type Temp } from "./kernels.ts";
+import type { Launch } from "./runner.ts";
 import { MAX_RANK } from "./wgsl/binary.wgsl.ts";
 
 const UNARY: UnaryFn[] = [
@@ -36,8 +37,8 @@ export function shaderCatalog(): { key: string; source: string }[] {
     reduce: (["sum", "max"] as const).flatMap((fn) => [1, 3].map((inner) => ({ fn, outer: 2, size: 3, inner }))),
     softmax: [{ rows: 1, cols: 2 }, { rows: 2, cols: 2, causalTq: 2 }, { rows: 1, cols: 300 }],
     softmaxBackward: [{ rows: 1, cols: 2 }, { rows: 1, cols: 300 }],
-    layerNorm: [{ rows: 1, cols: 2, eps: 1e-5 }],
-    layerNormBackward: [{ rows: 1, cols: 2 }],
+    layerNorm: [{ rows: 1, cols: 2, eps: 1e-5 }, { rows: 1, cols: 4, eps: 1e-5 }],
+    layerNormBackward: [{ rows: 1, cols: 2 }, { rows: 1, cols: 4 }],
     crossEntropy: [{ rows: 1, cols: 2 }],
     crossEntropyBackward: [{ rows: 1, cols: 2 }],
     gather: [{ rows: 1, cols: 2, vocab: 2 }],
@@ -66,9 +67,9 @@ export function shaderCatalog(): { key: string; source: string }[] {
   }
   const out = new Map<string, string>();
   for (const [op, list] of Object.entries(cases) as [OpName, unknown[]][]) {
-    const plan = KERNELS[op] as (o: GpuBuffer[], i: GpuBuffer[], a: unknown) => { key: string; source: () => string }[];
+    const plan = KERNELS[op] as (o: GpuBuffer[], i: GpuBuffer[], a: unknown, temp: Temp) => Launch[];
     for (const attrs of list) {
-      for (const l of plan([buf(4), buf(4), buf(4)], [buf(4), buf(4), buf(4), buf(4), buf(4)], attrs)) {
+      for (const l of plan([buf(4), buf(4), buf(4)], [buf(4), buf(4), buf(4), buf(4), buf(4)], attrs, buf)) {
         if (!out.has(l.key)) out.set(l.key, l.source());
       }
     }

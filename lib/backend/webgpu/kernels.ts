@@ -20,7 +20,14 @@ import {
   softmaxShortWgsl,
   softmaxWgsl,
 } from "./wgsl/softmax.wgsl.ts";
-import { layerNormDgDbWgsl, layerNormDxWgsl, layerNormWgsl, LN_COLS } from "./wgsl/layernorm.wgsl.ts";
+import {
+  layerNormDgDbPartWgsl,
+  layerNormDgDbSumWgsl,
+  layerNormDxWgsl,
+  layerNormWgsl,
+  LN_ROW_BLOCK,
+  LN_WG,
+} from "./wgsl/layernorm.wgsl.ts";
 import { crossEntropyBackwardWgsl, crossEntropyWgsl } from "./wgsl/crossentropy.wgsl.ts";
 import { gatherWgsl, SCATTER_COLS, scatterAddWgsl } from "./wgsl/index.wgsl.ts";
 import { dropoutMaskWgsl } from "./wgsl/dropout.wgsl.ts";
@@ -66,7 +73,11 @@ export function coalesce(shape: number[], sets: number[][]): { shape: number[]; 
   return { shape: outShape.reverse(), sets: outSets.map((s) => s.reverse()) };
 }
 
-type Plan<K extends OpName> = (outs: GpuBuffer[], ins: GpuBuffer[], a: OpAttrs[K]) => Launch[];
+/** A scratch f32 buffer of `size` elements, valid for the dispatches of the op that asked. */
+export type Temp = (size: number) => GpuBuffer;
+type Plan<K extends OpName> = (outs: GpuBuffer[], ins: GpuBuffer[], a: OpAttrs[K], temp: Temp) => Launch[];
+/** Most dispatches one op plans (layerNormBackward). */
+export const MAX_LAUNCHES = 3;
 
 function launch(
   key: string,
@@ -168,11 +179,36 @@ export const KERNELS: { [K in OpName]: Plan<K> } = {
     return [launch("softmaxBackward", softmaxBackwardWgsl, [dx], [y, dy], params, a.rows)];
   },
 
-  layerNorm: (outs, ins, a) => [launch("layerNorm", layerNormWgsl, outs, ins, [a.rows, a.cols, fbits(a.eps)], a.rows)],
-  layerNormBackward: ([dx, dg, db], [dy, x, g, mean, rstd], a) => [
-    launch("layerNormDx", layerNormDxWgsl, [dx], [dy, x, g, mean, rstd], [a.rows, a.cols], a.rows),
-    launch("layerNormDgDb", layerNormDgDbWgsl, [dg, db], [dy, x, mean, rstd], [a.rows, a.cols], cdiv(a.cols, LN_COLS)),
-  ],
+  layerNorm: (outs, ins, a) => {
+    const vec = a.cols % 4 === 0;
+    const params = [a.rows, a.cols, fbits(a.eps)];
+    return [launch(`layerNorm:${+vec}`, () => layerNormWgsl(vec), outs, ins, params, cdiv(a.rows, LN_WG))];
+  },
+  layerNormBackward: ([dx, dg, db], [dy, x, g, mean, rstd], a, temp) => {
+    const vec = a.cols % 4 === 0;
+    const blocks = cdiv(a.rows, LN_ROW_BLOCK), units = vec ? a.cols / 4 : a.cols;
+    const part = temp(2 * blocks * a.cols);
+    const params = [a.rows, a.cols, blocks];
+    return [
+      launch(
+        `layerNormDx:${+vec}`,
+        () => layerNormDxWgsl(vec),
+        [dx],
+        [dy, x, g, mean, rstd],
+        params,
+        cdiv(a.rows, LN_WG),
+      ),
+      launch(
+        `layerNormDgDbPart:${+vec}`,
+        () => layerNormDgDbPartWgsl(vec),
+        [part],
+        [dy, x, mean, rstd],
+        params,
+        cdiv(blocks * units, LN_WG),
+      ),
+      launch(`layerNormDgDbSum:${+vec}`, () => layerNormDgDbSumWgsl(vec), [dg, db], [part], params, cdiv(units, LN_WG)),
+    ];
+  },
   crossEntropy: (outs, ins, a) => [launch("crossEntropy", crossEntropyWgsl, outs, ins, [a.rows, a.cols], a.rows)],
   crossEntropyBackward: (outs, ins, a) => [
     each("crossEntropyBackward", crossEntropyBackwardWgsl, outs, ins, [a.rows * a.cols, a.cols]),

@@ -9,7 +9,7 @@
 import type { Backend, DeviceBuffer, DType, OpName } from "../backend.ts";
 import { BufferPool, GpuBuffer, physicalBytes, STORAGE_USAGE } from "./buffers.ts";
 import { type Launch, Runner } from "./runner.ts";
-import { IN_PLACE, KERNELS } from "./kernels.ts";
+import { IN_PLACE, KERNELS, MAX_LAUNCHES, type Temp } from "./kernels.ts";
 import { type AdapterInfo, openDevice, type Provider } from "./adapter.ts";
 
 export type { AdapterInfo, Provider };
@@ -96,6 +96,13 @@ export async function createWebGpuBackend(opts: WebGpuOptions = {}): Promise<Web
     if (!b.gpu) throw new Error(`Cannot use a freed buffer (${b.size} × ${b.dtype}) as ${what}`);
     return b;
   };
+  /** A scratch f32 buffer for one op's dispatches, back in the pool once they are submitted. */
+  const scratch: Temp = (size) => {
+    const bytes = physicalBytes(size);
+    const buf = new GpuBuffer(size, "f32", pool.acquire(bytes, STORAGE_USAGE), bytes);
+    runner.releaseAfterSubmit(buf.gpu!);
+    return buf;
+  };
   const raise = () => {
     if (deviceError) throw new Error(`WebGPU reported an error: ${deviceError}`);
   };
@@ -145,14 +152,15 @@ export async function createWebGpuBackend(opts: WebGpuOptions = {}): Promise<Web
       return buf.dtype === "i32" ? new Int32Array(bytes) : new Float32Array(bytes);
     },
     dispatch(op, outs, ins, attrs) {
-      const plan = KERNELS[op] as (o: GpuBuffer[], i: GpuBuffer[], a: unknown) => Launch[];
+      const plan = KERNELS[op] as (o: GpuBuffer[], i: GpuBuffer[], a: unknown, temp: Temp) => Launch[];
       if (!plan) throw new Error(`Unknown op "${op}" on the webgpu backend`);
       const [no, ni] = ARITY[op];
       if (outs.length !== no || ins.length !== ni) {
         throw new Error(`Op "${op}" takes ${no} outputs and ${ni} inputs, got ${outs.length} and ${ins.length}`);
       }
       const o = outs.map((b, k) => check(b, `output ${k} of ${op}`));
-      runner.ensureRoom(2); // an input snapshot below must not be released by a flush before its reader runs
+      // An input snapshot or scratch buffer below must not be released by a flush before its reader runs.
+      runner.ensureRoom(MAX_LAUNCHES);
       const inPlace = IN_PLACE[op] ?? 0;
       const i = ins.map((b, k) => {
         const buf = check(b, `input ${k} of ${op}`);
@@ -163,7 +171,7 @@ export async function createWebGpuBackend(opts: WebGpuOptions = {}): Promise<Web
         runner.releaseAfterSubmit(copy.gpu!);
         return copy;
       });
-      for (const l of plan(o, i, attrs)) runner.dispatch(l);
+      for (const l of plan(o, i, attrs, scratch)) runner.dispatch(l);
     },
     memory: () => ({ liveBytes, pooledBytes: pool.pooledBytes, liveBuffers }),
     flush() {
