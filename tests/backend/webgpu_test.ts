@@ -175,7 +175,8 @@ test("reduce sum and max match the CPU over rows and columns, with NaN and size 
 
 test("matmul matches the CPU for every transpose, ragged sizes and batch strides", async (g) => {
   const sizes = [[1, 1, 1], [3, 17, 129], [17, 3, 5], [8, 8, 8], [33, 65, 17], [64, 64, 64], [4, 8, 12], [9, 12, 0]];
-  sizes.push([5, 300, 9], [20, 520, 36], [2, 1030, 3]); // workgroups of 64 lanes, several column blocks
+  sizes.push([5, 300, 9], [20, 520, 36], [2, 1030, 3]); // workgroups of 32 lanes, several column blocks
+  sizes.push([12, 20, 16], [7, 36, 8]); // vec4 reads, N a multiple of 4 but not of the 16 columns per invocation
   const runs: Promise<unknown>[] = [];
   for (const [m, n, k] of sizes) {
     for (const transA of [false, true]) {

@@ -6,6 +6,9 @@
  * Edge blocks clamp their load indices into range and mask their stores (no divergent branch before the loop),
  * so M, N, K need not be multiples of anything and no read is out of bounds. Measured on llvmpipe at 512³: 8×8
  * beats 4×8, 8×4, 12×4 and 4×4 by 25–100%, and columns strided by WG (coalesced on real GPUs) lose ~35%.
+ * Why: llvmpipe (Mesa 22.3) runs every storage load as a loop over the 8 SIMD lanes, uniform address or not, so
+ * the cost is the TM + TN values each invocation loads per k against its TM·TN FMAs. 8×16 (kernel alone, 8–32
+ * lanes): 256³ 15 → 21, 512³ 19 → 22, 1024³ 16 → 20 GFLOP/s over 8×8; 16×16 and 8×32 spill and lose again.
  *
  * Operands are read as vec4 along their contiguous axis when that size and the batch stride are multiples of 4
  * (`vecA`, `vecB`). Stored layouts: a is (M, K), or (K, M) when transA; b is (K, N), or (N, K) when transB.
