@@ -19,6 +19,8 @@ export interface BenchContext {
   full: boolean;
   /** BLAS and PyTorch threads, the same on both sides. */
   threads: number;
+  /** Interleaved reps per runner instead of the default 7 (3 when quick), for steadier medians on a busy machine. */
+  reps?: number;
   /** Progress lines (stderr, so stdout stays the table). */
   log(line: string): void;
   /** The PyTorch peer, started on first use and shared by all groups; a string is why there is none. */
@@ -100,7 +102,7 @@ export function median(xs: number[]): number {
 /**
  * Times every runner (see the module doc): one warm-up call, iters doubled until a rep lasts ≥ 100 ms (20 when
  * quick; skipped when the warm-up took over a second), then 7 interleaved reps (3 when quick or when one
- * iteration takes over a second). Median ms/iteration.
+ * iteration takes over a second; `ctx.reps` overrides both). Median ms/iteration.
  */
 export async function measure(runners: Runner[], ctx: BenchContext): Promise<Map<string, Timing>> {
   const targetMs = ctx.quick ? 20 : 100;
@@ -112,7 +114,8 @@ export async function measure(runners: Runner[], ctx: BenchContext): Promise<Map
       ms = await r.run(iters);
       if (ms >= targetMs) break;
     }
-    plan.push({ r, iters, reps: ctx.quick || ms / iters > 1000 ? 3 : 7, samplesMs: [] as number[] });
+    const reps = ctx.reps ?? (ctx.quick || ms / iters > 1000 ? 3 : 7);
+    plan.push({ r, iters, reps, samplesMs: [] as number[] });
   }
   for (let rep = 0; plan.some((p) => rep < p.reps); rep++) {
     for (const p of plan) if (rep < p.reps) p.samplesMs.push((await p.r.run(p.iters)) / p.iters);

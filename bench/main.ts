@@ -7,7 +7,8 @@
  * with both removed and OPENBLAS_NUM_THREADS set; PyTorch is started from that child, so it and we see the same
  * environment. `--keep-env` measures with the environment as it is.
  *
- * Flags: --only=matmul,ops,train_step,memory  --quick (fewer reps)  --full (all sizes on slow backends)  --threads=2  --keep-env
+ * Flags: --only=matmul,ops,train_step,memory  --quick (fewer reps)  --reps=N (reps per runner)  --full (all sizes on
+ *        slow backends)  --threads=2  --keep-env
  *        --no-tfjs (skip the TensorFlow.js columns)  --out=bench/results.json
  * To add a group: write bench/<group>.ts exporting a `BenchGroup` (see harness.ts) and list it in GROUPS;
  * add its peer's setup to GROUPS in torch_peer.py.
@@ -33,12 +34,17 @@ const { values: flags } = parseArgs({
     quick: { type: "boolean", default: false },
     full: { type: "boolean", default: false },
     threads: { type: "string", default: "2" },
+    reps: { type: "string" },
     "keep-env": { type: "boolean", default: false },
     "no-tfjs": { type: "boolean", default: false },
     out: { type: "string", default: new URL("./results.json", import.meta.url).pathname },
   },
 });
 const threads = Number(flags.threads);
+const reps = flags.reps === undefined ? undefined : Number(flags.reps);
+if (reps !== undefined && (!Number.isInteger(reps) || reps < 1)) {
+  throw new Error(`Invalid --reps "${flags.reps}": use a whole number ≥ 1`);
+}
 if (!Number.isInteger(threads) || threads < 1) {
   throw new Error(`Invalid --threads "${flags.threads}": use a whole number ≥ 1`);
 }
@@ -57,6 +63,7 @@ const ctx: BenchContext = {
   quick: flags.quick,
   full: flags.full,
   threads,
+  reps,
   log: (l) => console.error(l),
   peer: () => peer ??= TorchPeer.start(threads),
   tfjs: (column) => {
