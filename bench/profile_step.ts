@@ -8,6 +8,8 @@
  *     deno run -A bench/profile_step.ts --preset=small --arch=normformer [--steps=5] [--warmup=2] [--top=25]
  *                                       [--threads=2] [--keep-env] [--json=out.json] [--<config key>=<value> …]
  *
+ * The CPU backend takes its threads from NK_CPU_THREADS (default the cores, at most 4): `NK_CPU_THREADS=1` profiles
+ * the one-thread kernels.
  * Ops are keyed by name plus what changes their cost: the function of unary/binary/reduce ("binary:add"),
  * "bcast" when a binary operand broadcasts, "batched" for batched matrix products.
  * @module
