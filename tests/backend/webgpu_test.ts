@@ -8,6 +8,7 @@ import type { Backend, DeviceBuffer, OpAttrs, OpName } from "../../lib/backend/b
 import { createCpuBackend } from "../../lib/backend/cpu/mod.ts";
 import { createWebGpuBackend, DAWN_PACKAGE, type WebGpuBackend } from "../../lib/backend/webgpu/mod.ts";
 import { shaderCatalog } from "../../lib/backend/webgpu/catalog.ts";
+import { matmulTextures } from "../../lib/backend/webgpu/kernels.ts";
 import { assert, assertClose, assertEquals, assertNormClose, assertRejects, assertThrows } from "../assert.ts";
 
 let gpu: WebGpuBackend | null = null;
@@ -189,6 +190,30 @@ test("matmul matches the CPU for every transpose, ragged sizes and batch strides
       }
     }
   }
+  await Promise.all(runs);
+});
+
+test("matmul past the texture extent falls back to the buffer kernel", async (g) => {
+  // llvmpipe's maxTextureDimension2D is 16384: N/4 texels, M rows and batch·M rows each exceed it once.
+  const cases = [[2, 65545, 3, 1, 0], [16390, 5, 2, 1, 0], [8200, 6, 3, 2, 8200 * 3]];
+  const limit = 16384;
+  const runs: Promise<unknown>[] = [];
+  for (const [m, n, k, batch, sa] of cases) {
+    for (const transB of [false, true]) {
+      const attrs = { batch, m, n, k, transA: false, transB, aBatchStride: sa, bBatchStride: 0 };
+      assertEquals(matmulTextures(attrs, limit), null);
+      runs.push(same(g, "matmul", [batch * m * n], [rand(batch * m * k), rand(k * n)], attrs, { norm: 1e-5 }));
+    }
+  }
+  const inside = { batch: 4, m: 4096, n: 1024, k: 256, transA: true, transB: true, aBatchStride: 0, bBatchStride: 1 };
+  assertEquals(matmulTextures(inside, limit), {
+    kt: 64,
+    nt: 256,
+    aBatches: 1,
+    bBatches: 4,
+    aHeight: 4096,
+    bHeight: 1024,
+  });
   await Promise.all(runs);
 });
 

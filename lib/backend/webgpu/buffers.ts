@@ -48,10 +48,22 @@ export class GpuBuffer implements DeviceBuffer {
   }
 }
 
-/** Free GPU buffers kept for reuse, keyed by usage and byte size; `trim` destroys the oldest over a byte cap. */
+/** A pooled resource: a buffer, or an rgba32float texture (the matmul's packed operands). */
+export type Pooled = GPUBuffer | GPUTexture;
+/** GPUTextureUsage TEXTURE_BINDING | STORAGE_BINDING: written by a packing pass, read with textureLoad. */
+const TEXTURE_USAGE = 0x4 | 0x8;
+const isTexture = (r: Pooled): r is GPUTexture => "createView" in r;
+const keyOf = (r: Pooled) => (isTexture(r) ? `tex:${r.width}x${r.height}` : `${r.usage}:${r.size}`);
+/** Bytes of a pooled resource (16 per rgba32float texel). */
+const bytesOf = (r: Pooled) => (isTexture(r) ? r.width * r.height * 16 : r.size);
+
+/**
+ * Free GPU buffers and textures kept for reuse, keyed by usage and byte size (textures by extent); `trim` destroys
+ * the oldest over a byte cap.
+ */
 export class BufferPool {
-  #free = new Map<string, GPUBuffer[]>();
-  #order: [string, GPUBuffer][] = [];
+  #free = new Map<string, Pooled[]>();
+  #order: [string, Pooled][] = [];
   #device: GPUDevice;
   #maxPooledBytes: number;
   /** Bytes currently held in the pool. */
@@ -66,14 +78,23 @@ export class BufferPool {
 
   /** A buffer of exactly `bytes` bytes with `usage`, from the pool when one is free. */
   acquire(bytes: number, usage: number): GPUBuffer {
-    const key = `${usage}:${bytes}`;
+    return (this.#take(`${usage}:${bytes}`) as GPUBuffer | undefined) ??
+      this.#device.createBuffer({ size: bytes, usage });
+  }
+
+  /** An rgba32float texture of `width` × `height` texels, bindable as storage (write) and sampled texture. */
+  acquireTexture(width: number, height: number): GPUTexture {
+    return (this.#take(`tex:${width}x${height}`) as GPUTexture | undefined) ??
+      this.#device.createTexture({ size: [width, height], format: "rgba32float", usage: TEXTURE_USAGE });
+  }
+
+  #take(key: string): Pooled | undefined {
     const hit = this.#free.get(key)?.pop();
     if (hit) {
-      this.pooledBytes -= bytes;
+      this.pooledBytes -= bytesOf(hit);
       this.#order.splice(this.#order.findIndex(([, b]) => b === hit), 1);
-      return hit;
     }
-    return this.#device.createBuffer({ size: bytes, usage });
+    return hit;
   }
 
   /**
@@ -81,13 +102,13 @@ export class BufferPool {
    * encoded command, so ordered after earlier ones); staging buffers, written with queue.writeBuffer, must come
    * back only after the batch that used them is submitted.
    */
-  release(buffer: GPUBuffer): void {
-    const key = `${buffer.usage}:${buffer.size}`;
+  release(buffer: Pooled): void {
+    const key = keyOf(buffer);
     let list = this.#free.get(key);
     if (!list) this.#free.set(key, list = []);
     list.push(buffer);
     this.#order.push([key, buffer]);
-    this.pooledBytes += buffer.size;
+    this.pooledBytes += bytesOf(buffer);
   }
 
   /**
@@ -100,7 +121,7 @@ export class BufferPool {
       const [key, old] = this.#order.shift()!;
       const list = this.#free.get(key)!;
       list.splice(list.indexOf(old), 1);
-      this.pooledBytes -= old.size;
+      this.pooledBytes -= bytesOf(old);
       old.destroy();
       destroyed = true;
     }

@@ -13,6 +13,7 @@ import { binaryWgsl, isBinaryFn, MAX_RANK } from "./wgsl/binary.wgsl.ts";
 import { causalMaskWgsl, fillWgsl, scatterStridedWgsl, stridedWgsl } from "./wgsl/copy.wgsl.ts";
 import { COLS, reduceColsWgsl, reduceRowsWgsl } from "./wgsl/reduce.wgsl.ts";
 import { type MatmulVariant, matmulWgsl } from "./wgsl/matmul.wgsl.ts";
+import { matmulTextureWgsl, PACK_WG, packTextureWgsl, TEX_TM, TEX_TN } from "./wgsl/matmul_texture.wgsl.ts";
 import {
   SHORT_ROW,
   softmaxBackwardShortWgsl,
@@ -75,7 +76,18 @@ export function coalesce(shape: number[], sets: number[][]): { shape: number[]; 
 
 /** A scratch f32 buffer of `size` elements, valid for the dispatches of the op that asked. */
 export type Temp = (size: number) => GpuBuffer;
-type Plan<K extends OpName> = (outs: GpuBuffer[], ins: GpuBuffer[], a: OpAttrs[K], temp: Temp) => Launch[];
+/** Scratch rgba32float textures of `width` × `height` texels for one op's dispatches, and the device's extent limit. */
+export interface TexTemp {
+  maxDim: number;
+  get(width: number, height: number): GPUTexture;
+}
+type Plan<K extends OpName> = (
+  outs: GpuBuffer[],
+  ins: GpuBuffer[],
+  a: OpAttrs[K],
+  temp: Temp,
+  tex: TexTemp,
+) => Launch[];
 /** Most dispatches one op plans (layerNormBackward). */
 export const MAX_LAUNCHES = 3;
 
@@ -113,7 +125,6 @@ function stridedPlan<K extends "strided" | "scatterStrided">(kind: K): Plan<K> {
 export function matmulVariant(a: OpAttrs["matmul"]): MatmulVariant {
   const aStride = a.batch > 1 ? a.aBatchStride : 0, bStride = a.batch > 1 ? a.bBatchStride : 0;
   const tm = 8, tn = 16;
-  const lanes = cdiv(a.n, tn);
   return {
     transA: a.transA,
     transB: a.transB,
@@ -121,7 +132,37 @@ export function matmulVariant(a: OpAttrs["matmul"]): MatmulVariant {
     vecB: (a.transB ? a.k : a.n) % 4 === 0 && bStride % 4 === 0,
     tm,
     tn,
-    wg: Math.min(32, Math.max(8, 2 ** Math.ceil(Math.log2(lanes)))),
+    wg: matmulLanes(a.n, tn),
+  };
+}
+
+/** Workgroup width for N columns at `tn` per lane: just wide enough, 8 to 32 lanes (64 measured ~10% slower). */
+const matmulLanes = (n: number, tn: number) => Math.min(32, Math.max(8, 2 ** Math.ceil(Math.log2(cdiv(n, tn)))));
+
+/**
+ * Geometry of the texture matmul (see matmul_texture.wgsl.ts), or null where the buffer kernel runs instead: an
+ * empty product, or a packed operand wider or taller than the device's maxTextureDimension2D (16384 on llvmpipe):
+ * e.g. the LM head's weight gradient, whose M = 50257 vocabulary rows would need 50257 texture rows.
+ */
+export function matmulTextures(a: OpAttrs["matmul"], maxDim: number) {
+  if (a.batch === 0 || a.m === 0 || a.n === 0 || a.k === 0) return null;
+  const kt = cdiv(a.k, 4), nt = cdiv(a.n, 4);
+  const aBatches = a.batch > 1 && a.aBatchStride !== 0 ? a.batch : 1;
+  const bBatches = a.batch > 1 && a.bBatchStride !== 0 ? a.batch : 1;
+  const aHeight = aBatches * a.m, bHeight = bBatches * kt * 4;
+  if (Math.max(kt, nt, aHeight, bHeight) > maxDim) return null;
+  return { kt, nt, aBatches, bBatches, aHeight, bHeight };
+}
+
+function packLaunch(t: GPUTexture, x: GpuBuffer, params: number[]): Launch {
+  const texels = t.width * t.height;
+  return {
+    key: "packTexture",
+    source: packTextureWgsl,
+    outs: [t],
+    ins: [gpu(x)],
+    params: words([texels, ...params]),
+    groups: cdiv(texels, PACK_WG),
   };
 }
 
@@ -148,7 +189,27 @@ export const KERNELS: { [K in OpName]: Plan<K> } = {
     const params = [a.outer, a.size, a.inner, blocks];
     return [launch(`reduceCols:${a.fn}`, () => reduceColsWgsl(a.fn), [y], [x], params, a.outer * blocks)];
   },
-  matmul: ([c], [x, w], a) => {
+  matmul: ([c], [x, w], a, _temp, tex) => {
+    const g = matmulTextures(a, tex.maxDim);
+    if (g) {
+      const ta = tex.get(g.kt, g.aHeight), tb = tex.get(g.nt, g.bHeight);
+      const wg = matmulLanes(a.n, TEX_TN);
+      const blocksM = cdiv(a.m, TEX_TM), blocksN = cdiv(a.n, TEX_TN * wg);
+      const params = [a.batch, a.m, a.n, g.kt, g.aBatches > 1 ? a.m : 0, g.bBatches > 1 ? 4 * g.kt : 0];
+      return [
+        // a (M, K), or (K, M) stored when transA; b (K, N), or (N, K) stored when transB.
+        packLaunch(ta, x, [a.m, a.k, a.aBatchStride, a.transA ? 1 : a.k, a.transA ? a.m : 1, g.kt, a.m]),
+        packLaunch(tb, w, [a.k, a.n, a.bBatchStride, a.transB ? 1 : a.n, a.transB ? a.k : 1, g.nt, 4 * g.kt]),
+        {
+          key: `matmulTex:${wg}`,
+          source: () => matmulTextureWgsl(wg),
+          outs: [gpu(c)],
+          ins: [ta, tb],
+          params: words([...params, blocksM, blocksN, g.nt]),
+          groups: a.batch * blocksM * blocksN,
+        },
+      ];
+    }
     const v = matmulVariant(a);
     const blocksM = cdiv(a.m, v.tm), blocksN = cdiv(a.n, v.tn * v.wg);
     const key = `matmul:${+v.transA}${+v.transB}${+v.vecA}${+v.vecB}:${v.tm}x${v.tn}:${v.wg}`;

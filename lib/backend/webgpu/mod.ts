@@ -9,7 +9,7 @@
 import type { Backend, DeviceBuffer, DType, OpName } from "../backend.ts";
 import { BufferPool, GpuBuffer, physicalBytes, STORAGE_USAGE } from "./buffers.ts";
 import { type Launch, Runner } from "./runner.ts";
-import { IN_PLACE, KERNELS, MAX_LAUNCHES, type Temp } from "./kernels.ts";
+import { IN_PLACE, KERNELS, MAX_LAUNCHES, type Temp, type TexTemp } from "./kernels.ts";
 import { type AdapterInfo, openDevice, type Provider } from "./adapter.ts";
 
 export type { AdapterInfo, Provider };
@@ -103,6 +103,15 @@ export async function createWebGpuBackend(opts: WebGpuOptions = {}): Promise<Web
     runner.releaseAfterSubmit(buf.gpu!);
     return buf;
   };
+  /** Scratch packed-operand textures, back in the pool once the op's dispatches are submitted. */
+  const texTemp: TexTemp = {
+    maxDim: device.limits.maxTextureDimension2D,
+    get(width, height) {
+      const t = pool.acquireTexture(width, height);
+      runner.releaseAfterSubmit(t);
+      return t;
+    },
+  };
   const raise = () => {
     if (deviceError) throw new Error(`WebGPU reported an error: ${deviceError}`);
   };
@@ -152,7 +161,7 @@ export async function createWebGpuBackend(opts: WebGpuOptions = {}): Promise<Web
       return buf.dtype === "i32" ? new Int32Array(bytes) : new Float32Array(bytes);
     },
     dispatch(op, outs, ins, attrs) {
-      const plan = KERNELS[op] as (o: GpuBuffer[], i: GpuBuffer[], a: unknown, temp: Temp) => Launch[];
+      const plan = KERNELS[op] as (o: GpuBuffer[], i: GpuBuffer[], a: unknown, temp: Temp, tex: TexTemp) => Launch[];
       if (!plan) throw new Error(`Unknown op "${op}" on the webgpu backend`);
       const [no, ni] = ARITY[op];
       if (outs.length !== no || ins.length !== ni) {
@@ -171,7 +180,7 @@ export async function createWebGpuBackend(opts: WebGpuOptions = {}): Promise<Web
         runner.releaseAfterSubmit(copy.gpu!);
         return copy;
       });
-      for (const l of plan(o, i, attrs, scratch)) runner.dispatch(l);
+      for (const l of plan(o, i, attrs, scratch, texTemp)) runner.dispatch(l);
     },
     memory: () => ({ liveBytes, pooledBytes: pool.pooledBytes, liveBuffers }),
     flush() {

@@ -6,19 +6,22 @@
  * one, so the one uniform buffer and pooled temporaries can be refilled for the next batch without waiting.
  * @module
  */
-import { type BufferPool, MAP_READ_MODE, READ_USAGE, UPLOAD_USAGE, USAGE } from "./buffers.ts";
+import { type BufferPool, MAP_READ_MODE, type Pooled, READ_USAGE, UPLOAD_USAGE, USAGE } from "./buffers.ts";
 import { PARAM_SLOTS } from "./wgsl/common.wgsl.ts";
 
-/** One compute dispatch: shader key and source, buffers (outputs read_write, then inputs read), params, grid. */
+/**
+ * One compute dispatch: shader key and source, resources (outputs read_write, then inputs read), params, grid. A
+ * texture output binds as an rgba32float write-only storage texture, a texture input as a sampled float texture.
+ */
 export interface Launch {
   /** Pipeline cache key; must determine `source()` fully. */
   key: string;
   /** WGSL source, built only on a cache miss. */
   source: () => string;
   /** Bound read_write at bindings 1.. */
-  outs: GPUBuffer[];
+  outs: Pooled[];
   /** Bound read-only after the outputs. */
-  ins: GPUBuffer[];
+  ins: Pooled[];
   /** Up to PARAM_SLOTS − 4 u32 words (floats already bit-cast), bound as the uniform at binding 0. */
   params: Uint32Array;
   /** Workgroup count; spread over a 2-D grid when over the 65535-per-dimension limit. */
@@ -26,6 +29,7 @@ export interface Launch {
 }
 
 const SLOT_BYTES = PARAM_SLOTS * 4;
+const isTex = (r: Pooled): r is GPUTexture => "createView" in r;
 /** Dispatches per submit; bounds the arena and the temporaries a batch holds. */
 const MAX_DISPATCHES = 512;
 /** Bind groups kept (least recently used dropped first). */
@@ -42,9 +46,10 @@ export class Runner {
   #slots = 0;
   #encoder: GPUCommandEncoder | null = null;
   #pass: GPUComputePassEncoder | null = null;
-  #afterSubmit: GPUBuffer[] = [];
+  #afterSubmit: Pooled[] = [];
   #bindGroups = new Map<string, GPUBindGroup>();
-  #ids = new WeakMap<GPUBuffer, number>();
+  #ids = new WeakMap<Pooled, number>();
+  #views = new WeakMap<GPUTexture, GPUTextureView>();
   #nextId = 1;
   /** Largest workgroup count per grid dimension. */
   readonly maxGroups: number;
@@ -76,7 +81,7 @@ export class Runner {
     this.#arena.set(l.params, base);
     // The last words of every slot hold NaN, +∞ and −∞: WGSL cannot spell them as constants.
     this.#arena.set([0x7fc00000, 0x7f800000, 0xff800000], base + PARAM_SLOTS - 3);
-    const [bgl, layout] = this.#layout(l.outs.length, l.ins.length);
+    const [bgl, layout] = this.#layout(l.outs.map(isTex), l.ins.map(isTex));
     let pipeline = this.#pipelines.get(l.key);
     if (!pipeline) {
       const module = this.device.createShaderModule({ label: l.key, code: l.source() });
@@ -122,7 +127,7 @@ export class Runner {
   }
 
   /** Give `buffer` back to the pool once the current batch is submitted. */
-  releaseAfterSubmit(buffer: GPUBuffer): void {
+  releaseAfterSubmit(buffer: Pooled): void {
     this.#afterSubmit.push(buffer);
   }
 
@@ -153,7 +158,7 @@ export class Runner {
    * and a training step binds the same pooled buffers in the same order every step. The params slot is a dynamic
    * offset, so it does not split the cache.
    */
-  #bindGroup(layout: GPUBindGroupLayout, buffers: GPUBuffer[]): GPUBindGroup {
+  #bindGroup(layout: GPUBindGroupLayout, buffers: Pooled[]): GPUBindGroup {
     const key = buffers.map((b) => {
       let id = this.#ids.get(b);
       if (id === undefined) this.#ids.set(b, id = this.#nextId++);
@@ -164,12 +169,18 @@ export class Runner {
       this.#bindGroups.delete(key); // refresh its place in the LRU order
     } else {
       const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.#paramBuffer, size: SLOT_BYTES } }];
-      buffers.forEach((buffer, i) => entries.push({ binding: i + 1, resource: { buffer } }));
+      buffers.forEach((r, i) => entries.push({ binding: i + 1, resource: isTex(r) ? this.#view(r) : { buffer: r } }));
       bg = this.device.createBindGroup({ layout, entries });
       if (this.#bindGroups.size >= MAX_BIND_GROUPS) this.#bindGroups.delete(this.#bindGroups.keys().next().value!);
     }
     this.#bindGroups.set(key, bg);
     return bg;
+  }
+
+  #view(t: GPUTexture): GPUTextureView {
+    let v = this.#views.get(t);
+    if (!v) this.#views.set(t, v = t.createView());
+    return v;
   }
 
   #openPass(): GPUComputePassEncoder {
@@ -182,22 +193,27 @@ export class Runner {
     this.#pass = null;
   }
 
-  /** Bind group layout: binding 0 the params uniform, then `nOut` read_write and `nIn` read-only storage buffers. */
-  #layout(nOut: number, nIn: number): [GPUBindGroupLayout, GPUPipelineLayout] {
-    const key = `${nOut}w${nIn}r`;
+  /**
+   * Bind group layout: binding 0 the params uniform, then the outputs (read_write storage buffers or write-only
+   * rgba32float storage textures), then the inputs (read-only storage buffers or float textures); flags say which
+   * are textures.
+   */
+  #layout(outs: boolean[], ins: boolean[]): [GPUBindGroupLayout, GPUPipelineLayout] {
+    const code = (t: boolean[], b: string) => t.map((x) => (x ? "t" : b)).join("");
+    const key = `${code(outs, "w")}/${code(ins, "r")}`;
     let hit = this.#layouts.get(key);
     if (!hit) {
       const COMPUTE = 0x4; // GPUShaderStage.COMPUTE
       const entries: GPUBindGroupLayoutEntry[] = [
         { binding: 0, visibility: COMPUTE, buffer: { type: "uniform", hasDynamicOffset: true } },
       ];
-      for (let i = 0; i < nOut + nIn; i++) {
-        entries.push({
-          binding: i + 1,
-          visibility: COMPUTE,
-          buffer: { type: i < nOut ? "storage" : "read-only-storage" },
-        });
-      }
+      [...outs, ...ins].forEach((tex, i) => {
+        const out = i < outs.length, binding = i + 1, visibility = COMPUTE;
+        if (!tex) entries.push({ binding, visibility, buffer: { type: out ? "storage" : "read-only-storage" } });
+        else if (out) {
+          entries.push({ binding, visibility, storageTexture: { access: "write-only", format: "rgba32float" } });
+        } else entries.push({ binding, visibility, texture: { sampleType: "unfilterable-float" } });
+      });
       const bgl = this.device.createBindGroupLayout({ entries });
       hit = [bgl, this.device.createPipelineLayout({ bindGroupLayouts: [bgl] })];
       this.#layouts.set(key, hit);

@@ -1,5 +1,6 @@
 /**
- * Batched matrix product c (B, M, N) = op(a) (M, K) · op(b) (K, N), register-blocked: each invocation computes a
+ * Batched matrix product c (B, M, N) = op(a) (M, K) · op(b) (K, N) from storage buffers: the fallback where the
+ * texture kernel (matmul_texture.wgsl.ts) cannot run (an operand past maxTextureDimension2D). Register-blocked: each invocation computes a
  * TM×TN block of c, walking K four at a time, with no workgroup memory and 1-D workgroups (the fastest shape
  * measured on the emulated adapter, and a sound one on real GPUs). A workgroup covers TM rows and WG·TN columns,
  * so every a load has an address uniform across the workgroup (llvmpipe then loads once instead of per lane).
