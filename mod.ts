@@ -109,6 +109,7 @@ export { type FairseqModelArgs, fairseqModelArgs, modelConfigFromFairseq } from 
 export { gradNorms } from "./lib/metrics/grad_stats.ts";
 export { learnedScales } from "./lib/metrics/scales.ts";
 export {
+  type ActivationStats,
   type EvalRecord,
   parseRecords,
   type RunRecord,

@@ -44,6 +44,20 @@ export interface TrainRecord {
   grads?: Record<string, [number, number]>;
   /** Max |q·k/√Dh| per layer (when gradStats is on). */
   attnLogitMax?: number[];
+  /** Per-layer RMS values every `actStatsEvery` steps (with gradStats), to decompose the fc2 gradient ratio. */
+  activations?: ActivationStats;
+}
+
+/** Per-layer RMS values of one step (arrays of length L). */
+export interface ActivationStats {
+  /** RMS of fc2's input (after the activation and LN_ffn). */
+  fc2In: number[];
+  /** RMS of ∂loss/∂(fc2 output). */
+  fc2OutGrad: number[];
+  /** RMS of what the attention sublayer adds to the residual stream. */
+  attnOut: number[];
+  /** RMS of the residual stream leaving the layer. */
+  stream: number[];
 }
 
 /** One evaluation. */

@@ -6,11 +6,11 @@
  * @module
  */
 import type { Tensor } from "../core/tensor.ts";
-import { full, tensor } from "../core/create.ts";
+import { full, tensor, zeros } from "../core/create.ts";
 import { crossEntropy, dropout, embedding } from "../core/ops_nn.ts";
 import { gelu, reluSquared } from "../core/ops_elementwise.ts";
 import { fmtShape } from "../core/tensor.ts";
-import { keep } from "../core/runtime.ts";
+import { keep, noGrad } from "../core/runtime.ts";
 import { LayerNorm, Linear, Module, normalTable } from "../nn/module.ts";
 import { CausalSelfAttention, headScaleInit } from "../nn/attention.ts";
 import { type ModelConfig, resolveModelConfig } from "./config.ts";
@@ -20,6 +20,24 @@ import { sinusoidalPositions } from "./positions.ts";
 export interface ForwardStats {
   /** Max |q·k/√Dh| per layer (scalar tensors), for the fp16-overflow check of the LR ramp (NORMFORMER.md c.3). */
   attnLogitMax: Tensor[];
+  /** Per-layer activation RMS and fc2-output gradient probes, for decomposing the fc2 gradient ratio. */
+  activations?: ActivationProbes;
+}
+
+/**
+ * What each layer adds when activation stats are asked for (one entry per layer, in order). The fc2 weight
+ * gradient is (fc2 input)ᵀ · (gradient at fc2's output), so its size across layers factors into these two RMS
+ * ratios times an alignment remainder.
+ */
+export interface ActivationProbes {
+  /** RMS of fc2's input u (B, T, F): after the activation, and after LN_ffn when it is on (scalar tensors). */
+  fc2In: Tensor[];
+  /** RMS of what the attention sublayer adds to the residual stream (after HeadScale and LN_pa; scalars). */
+  attnOut: Tensor[];
+  /** RMS of the residual stream leaving the layer (scalars). */
+  stream: Tensor[];
+  /** Zero tensors (B, T, C) added to fc2's output; after `backward()` their `.grad` is ∂loss/∂(fc2 output). */
+  fc2OutGrad: Tensor[];
 }
 
 /** One decoder layer; the sublayer order is fairseq's (attention → out-proj → HeadScale → post-attn LN → dropout). */
@@ -73,6 +91,8 @@ export class DecoderLayer extends Module {
     let residual = x;
     let a = this.selfAttn.forward(postLN ? x : this.selfAttnLayerNorm.forward(x), this.cAttn, onLogits);
     if (this.attnLn) a = this.attnLn.forward(a);
+    const probes = stats?.activations;
+    if (probes) probes.attnOut.push(rms(a));
     x = residual.add(drop(a));
     if (postLN) x = this.selfAttnLayerNorm.forward(x);
     // FFN sublayer.
@@ -83,12 +103,25 @@ export class DecoderLayer extends Module {
       training,
     ); // (B, T, F)
     if (this.ffnLayernorm) u = this.ffnLayernorm.forward(u);
-    const ffn = drop(this.fc2.forward(u));
+    let y = this.fc2.forward(u); // (B, T, C)
+    if (probes) {
+      probes.fc2In.push(rms(u));
+      const probe = zeros(y.shape, { requiresGrad: true });
+      probes.fc2OutGrad.push(probe);
+      y = y.add(probe);
+    }
+    const ffn = drop(y);
     if (this.wResid) residual = residual.mul(this.wResid); // ResScale touches only the FFN skip path
     x = residual.add(ffn);
     if (postLN) x = this.finalLayerNorm.forward(x);
+    if (probes) probes.stream.push(rms(x));
     return x;
   }
+}
+
+/** Root mean square of every element, as a scalar tensor outside the autograd graph. */
+export function rms(x: Tensor): Tensor {
+  return noGrad(() => x.mul(x).mean().sqrt());
 }
 
 /**

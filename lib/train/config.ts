@@ -54,6 +54,8 @@ export interface TrainOptions {
   checkpointEvery: number;
   /** Record per-layer gradient norms in the metrics. */
   gradStats: boolean;
+  /** With gradStats, also record per-layer activation and fc2-output-gradient RMS every this many steps (0: off). */
+  actStatsEvery: number;
   /** "gutenberg" (the prepared npm corpus) or a path to a text file or prepared corpus. */
   corpus: string;
   /** Byte-level tokens (V = 256) or GPT-2 BPE (V = 50257). */
@@ -68,6 +70,11 @@ export interface TrainOptions {
   name: string;
   /** Skip an update whose loss or gradient norm is not finite, instead of stopping the run. */
   skipNonFinite: boolean;
+  /**
+   * Start NormFormer's learned scales from given per-layer values instead of 1: "paper" (Fig. 4's medians, 12
+   * layers) or a JSON file of `ScaleValues`; empty keeps the init. A mechanism demonstration, not the paper's setup.
+   */
+  initScales: string;
 }
 
 /** Every field of a training run. */
@@ -101,6 +108,7 @@ export const TRAIN_DEFAULTS: Readonly<TrainOptions> = Object.freeze({
   logEvery: 10,
   checkpointEvery: 0,
   gradStats: false,
+  actStatsEvery: 0,
   corpus: "gutenberg",
   tokenizer: "byte",
   backend: "auto",
@@ -108,6 +116,7 @@ export const TRAIN_DEFAULTS: Readonly<TrainOptions> = Object.freeze({
   out: "runs",
   name: "",
   skipNonFinite: false,
+  initScales: "",
 });
 
 type Kind = "number" | "boolean" | "string";
@@ -149,6 +158,7 @@ const TRAIN_RULES: Record<keyof TrainOptions, Rule> = {
   logEvery: intRule(1),
   checkpointEvery: intRule(0),
   gradStats: bool,
+  actStatsEvery: intRule(0),
   corpus: { kind: "string", expected: "a non-empty string", ok: (v: string) => v.length > 0 },
   tokenizer: oneOf(["byte", "gpt2"]),
   backend: oneOf(["cpu", "webgpu", "auto"]),
@@ -160,6 +170,11 @@ const TRAIN_RULES: Record<keyof TrainOptions, Rule> = {
     ok: (v: string) => /^[A-Za-z0-9._-]*$/.test(v) && v !== "." && v !== "..",
   },
   skipNonFinite: bool,
+  initScales: {
+    kind: "string",
+    expected: '"", "paper" or a path to a JSON file',
+    ok: (v: string) => typeof v === "string",
+  },
 };
 
 // Model fields: only the type here; resolveModelConfig checks ranges and the relations between fields.

@@ -9,8 +9,9 @@ import type { Tensor } from "../core/tensor.ts";
 import { tensor } from "../core/create.ts";
 import { getRng, setRng, tidyAsync } from "../core/runtime.ts";
 import { Rng } from "../core/rng.ts";
-import { NormFormerLM } from "../model/normformer.ts";
+import { type ForwardStats, NormFormerLM, rms } from "../model/normformer.ts";
 import { trainingFlopsPerToken } from "../model/sizing.ts";
+import { readScaleValues, setLearnedScales } from "../model/scale_init.ts";
 import { AdamW, isNormOrScale } from "../optim/adamw.ts";
 import { clipGradNorm, gradNorm } from "../optim/clip.ts";
 import { lrAt } from "../optim/schedule.ts";
@@ -30,7 +31,7 @@ import {
   saveCheckpoint,
   settleCheckpoint,
 } from "./checkpoint.ts";
-import type { TrainConfig } from "./config.ts";
+import { ConfigError, type TrainConfig } from "./config.ts";
 import { openTrainingData, type TrainingData } from "./data.ts";
 import { evaluate } from "./evaluate.ts";
 import { MetricsLog } from "./metrics_log.ts";
@@ -143,7 +144,20 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     }
   }
   setRng(new Rng(cfg.seed));
+  const scaleValues = cfg.initScales && !ckpt
+    ? await readScaleValues(cfg.initScales).catch((e) => {
+      throw new ConfigError((e as Error).message);
+    })
+    : null;
   const model = new NormFormerLM(cfg);
+  if (scaleValues) {
+    try {
+      setLearnedScales(model, scaleValues);
+    } catch (e) {
+      model.dispose();
+      throw new ConfigError(`Invalid initScales "${cfg.initScales}": ${(e as Error).message}`);
+    }
+  }
   const optimizer = new AdamW(model.parameters(), {
     beta1: cfg.beta1,
     beta2: cfg.beta2,
@@ -247,7 +261,13 @@ async function loop(
       const lr = lrAt(step, cfg);
       const batch = data.sampler.next();
       const t0 = performance.now();
-      const stats = cfg.gradStats ? { attnLogitMax: [] as never[] } : undefined;
+      const probing = cfg.gradStats && cfg.actStatsEvery > 0 && step % cfg.actStatsEvery === 0;
+      const stats: ForwardStats | undefined = cfg.gradStats
+        ? {
+          attnLogitMax: [],
+          activations: probing ? { fc2In: [], attnOut: [], stream: [], fc2OutGrad: [] } : undefined,
+        }
+        : undefined;
       const host = await tidyAsync(async () => {
         const ids = tensor(batch.inputs, { shape: [B, T], dtype: "i32" });
         const targets = tensor(batch.targets, { shape: [B, T], dtype: "i32" });
@@ -256,11 +276,18 @@ async function loop(
         loss.backward();
         opts.afterBackward?.(step, model);
         const norm = cfg.clipNorm > 0 ? clipGradNorm(params, cfg.clipNorm) : gradNorm(params);
-        const parts = [
-          loss.reshape([1]),
-          norm.reshape([1]),
-          ...(stats?.attnLogitMax ?? []).map((m) => (m as { reshape(s: number[]): never }).reshape([1])),
+        const act = stats?.activations;
+        const outGrad = act?.fc2OutGrad.map((probe) => {
+          const r = rms(probe.grad ?? probe); // no grad reaches it only if the loss ignores fc2 (never here)
+          probe.grad?.dispose();
+          probe.dispose();
+          return r;
+        }) ?? [];
+        const scalars = [
+          ...(stats?.attnLogitMax ?? []),
+          ...(act ? [...act.fc2In, ...outGrad, ...act.attnOut, ...act.stream] : []),
         ];
+        const parts = [loss.reshape([1]), norm.reshape([1]), ...scalars.map((m) => m.reshape([1]))];
         return await concat(parts, 0).toArray();
       });
       const [loss, norm] = host;
@@ -285,7 +312,12 @@ async function loop(
       } else {
         if (cfg.gradStats) {
           record.grads = await gradNorms(named);
-          record.attnLogitMax = Array.from(host.slice(2));
+          const l = cfg.layers;
+          record.attnLogitMax = Array.from(host.slice(2, 2 + l));
+          if (probing) {
+            const at = (k: number) => Array.from(host.slice(2 + l * (k + 1), 2 + l * (k + 2)));
+            record.activations = { fc2In: at(0), fc2OutGrad: at(1), attnOut: at(2), stream: at(3) };
+          }
         }
         optimizer.step(lr);
         optimizer.zeroGrad();

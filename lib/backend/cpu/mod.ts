@@ -56,6 +56,8 @@ export interface CpuOptions {
 export interface CpuBackend extends Backend {
   /** "openblas (libopenblas.so.0)" or "typescript (…why BLAS is not used)". */
   readonly matmulKernel: string;
+  /** Threads of the elementwise, row and optimizer kernels (this one plus workers). */
+  readonly threads: number;
   /** Read a buffer at full storage precision (float64 in the oracle). */
   readExact(buffer: DeviceBuffer): Float64Array | Float32Array | Int32Array;
 }
@@ -138,6 +140,7 @@ export function createCpuBackend(opts: CpuOptions = {}): CpuBackend {
   return {
     name: "cpu",
     matmulKernel,
+    threads,
     alloc(size, dtype) {
       if (!Number.isInteger(size) || size < 0) {
         throw new Error(`Cannot allocate ${size} elements: expected an integer ≥ 0`);
