@@ -106,7 +106,7 @@ export function computeToReach(
 export function computeSaving(
   baseline: RunRecord[],
   candidate: RunRecord[],
-  x: "flops" | "time" = "flops",
+  x: "flops" | "tokens" | "time" = "flops",
 ): number | null {
   const target = finalValidLoss(baseline);
   const reach = computeToReach(candidate, target, x);
@@ -144,4 +144,80 @@ export function median(values: readonly number[]): number {
   if (values.length === 0) throw new Error("Cannot take the median of an empty list");
   const v = [...values].sort((a, b) => a - b), m = v.length >> 1;
   return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+}
+
+/** Mean of each layer's gradient norm over the steps in [from, to], and the first/last ratio of those means. */
+export function gradRatioWindow(
+  records: RunRecord[],
+  opts: { param?: string; from: number; to?: number; norm?: "l1" | "l2" },
+): { ratio: number; byLayer: number[]; steps: number } {
+  const { steps, byLayer } = gradSeries(records, opts.param ?? "fc2.weight", opts.norm ?? "l1");
+  const keep = steps.map((s) => s >= opts.from && s <= (opts.to ?? Infinity));
+  const n = keep.filter((k) => k).length;
+  if (n === 0) {
+    throw new Error(`Cannot average gradient norms over steps ${opts.from}–${opts.to ?? "end"}: no record there`);
+  }
+  const means = byLayer.map((series) => series.reduce((s, v, i) => s + (keep[i] ? v : 0), 0) / n);
+  return { ratio: means[0] / means[means.length - 1], byLayer: means, steps: n };
+}
+
+/** Per-layer means of the activation RMS values over a window (see `ActivationStats`). */
+export interface ActivationMeans {
+  /** RMS of fc2's input, per layer. */
+  fc2In: number[];
+  /** RMS of the gradient at fc2's output, per layer. */
+  fc2OutGrad: number[];
+  /** RMS of the attention sublayer's output added to the stream, per layer. */
+  attnOut: number[];
+  /** RMS of the residual stream leaving the layer, per layer. */
+  stream: number[];
+}
+
+/**
+ * Why the fc2 gradient ratio (layer 0 / last layer) is what it is. The fc2 weight gradient is Σₜ gₜ uₜᵀ (g the
+ * gradient at fc2's output, u its input), so over a window of steps
+ * `ratio = outGrad × input × remainder`: `outGrad` the first/last ratio of g's RMS, `input` that of u's RMS, and
+ * `remainder` what alignment between g and u (and the L1 vs RMS shapes) adds. Needs records with `activations`
+ * (gradStats with actStatsEvery > 0).
+ */
+export function fc2RatioDecomposition(
+  records: RunRecord[],
+  from: number,
+  to = Infinity,
+): { ratio: number; outGrad: number; input: number; remainder: number; means: ActivationMeans; samples: number } {
+  const { ratio } = gradRatioWindow(records, { from, to });
+  const act = trainOf(records).filter((r) => r.activations && r.step >= from && r.step <= to);
+  if (act.length === 0) {
+    throw new Error(
+      `Cannot decompose the fc2 ratio over steps ${from}–${to}: no activation stats there (train with actStatsEvery)`,
+    );
+  }
+  const mean = (k: keyof ActivationMeans) =>
+    act[0].activations![k].map((_, i) => act.reduce((s, r) => s + r.activations![k][i], 0) / act.length);
+  const means = {
+    fc2In: mean("fc2In"),
+    fc2OutGrad: mean("fc2OutGrad"),
+    attnOut: mean("attnOut"),
+    stream: mean("stream"),
+  };
+  const firstLast = (v: number[]) => v[0] / v[v.length - 1];
+  const outGrad = firstLast(means.fc2OutGrad), input = firstLast(means.fc2In);
+  return { ratio, outGrad, input, remainder: ratio / (outGrad * input), means, samples: act.length };
+}
+
+/** Σ lr over a run's updates (how far the optimiser could move the weights; the paper's 125M run: ≈ 858). */
+export function sumLr(records: RunRecord[]): number {
+  return trainOf(records).filter((r) => !r.skipped).reduce((s, r) => s + r.lr, 0);
+}
+
+/**
+ * Paired speed-up per seed: for each [baseline, candidate] pair, 1 − (compute at which the candidate first reaches
+ * the baseline's final validation loss) / (the baseline's total compute), by `x`. Null for a pair where the
+ * candidate never reaches it.
+ */
+export function pairedSavings(
+  pairs: readonly (readonly [RunRecord[], RunRecord[]])[],
+  x: "flops" | "tokens" | "time" = "flops",
+): (number | null)[] {
+  return pairs.map(([baseline, candidate]) => computeSaving(baseline, candidate, x));
 }

@@ -25,6 +25,8 @@ export interface BarsWithErrorOptions {
   zero?: boolean;
   /** Sort bars by mean ("ascending"/"descending"), or keep the given order (default). */
   sort?: "ascending" | "descending" | null;
+  /** d3 format of the value printed beside each bar (default ".3f"). */
+  format?: string;
 }
 
 /**
@@ -72,13 +74,13 @@ export function barsWithError(rows: readonly BarRow[], opts: BarsWithErrorOption
         encoding: {
           x: { ...x, stack: null },
           y,
-          tooltip: [{ field: "label" }, { field: "mean", format: ".3f" }, { field: "std", format: ".3f" }],
+          tooltip: [{ field: "label" }, { field: "mean", format: ".4f" }, { field: "std", format: ".4f" }],
         },
       },
       { mark: { type: "rule", color: "black" }, encoding: { x: { ...x, field: "lo" }, x2: { field: "hi" }, y } },
       {
         mark: { type: "text", align: "left", dx: 4, fontSize: 10 },
-        encoding: { x: { ...x, field: "hi" }, y, text: { field: "mean", format: ".2f" } },
+        encoding: { x: { ...x, field: "hi" }, y, text: { field: "mean", format: opts.format ?? ".3f" } },
       },
     ],
   };

@@ -18,6 +18,8 @@ export interface GradHeatmapOptions {
   relativeTo?: Run;
   /** "weights" (default): matrices, gains and learned scales; "all" adds biases. */
   include?: "weights" | "all";
+  /** Colour-scale [min, max] (e.g. `gradHeatmapDomain` of several runs, so their heatmaps compare); default: this run's. */
+  domain?: readonly [number, number];
 }
 
 /** Row order: the order operations run in a layer (q, k, v, out, scales, norms, FFN), then anything else. */
@@ -56,11 +58,30 @@ function meanNorms(run: Run, opts: GradHeatmapOptions): Map<string, number> {
       `Cannot plot a grad heatmap: run "${run.name}" has no grads in steps ${JSON.stringify(opts.steps)}`,
     );
   }
-  const sums = new Map<string, number>();
+  // Each parameter is averaged over the records that carry it: experiments keep some every step, others every N.
+  const sums = new Map<string, [number, number]>();
   for (const r of recs) {
-    for (const [name, v] of Object.entries(r.grads!)) sums.set(name, (sums.get(name) ?? 0) + v[idx]);
+    for (const [name, v] of Object.entries(r.grads!)) {
+      const [s, n] = sums.get(name) ?? [0, 0];
+      sums.set(name, [s + v[idx], n + 1]);
+    }
   }
-  return new Map([...sums].map(([name, s]) => [name, s / recs.length]));
+  return new Map([...sums].map(([name, [s, n]]) => [name, s / n]));
+}
+
+/**
+ * The [min, max] of the mean gradient norms over several runs' heatmaps, to pass as `domain` so the runs share
+ * one colour scale.
+ */
+export function gradHeatmapDomain(runs: readonly Run[], opts: GradHeatmapOptions = {}): [number, number] {
+  const values = runs.flatMap((run) =>
+    [...meanNorms(run, opts)].filter(([name, v]) => {
+      const p = parseLayerParam(name);
+      return p && (opts.include === "all" || !p.kind.endsWith(".bias")) && v > 0 && Number.isFinite(v);
+    }).map(([, v]) => v)
+  );
+  if (values.length === 0) throw new Error("Cannot find a heatmap domain: no run has per-layer parameter grads");
+  return [Math.min(...values), Math.max(...values)];
 }
 
 /**
@@ -118,7 +139,9 @@ export function gradHeatmap(run: Run, opts: GradHeatmapOptions = {}): TopLevelSp
         type: "quantitative",
         title: valueTitle,
         legend: { orient: "bottom", titleLimit: 400, gradientLength: 220 },
-        scale: base ? { type: "log", scheme: "blueorange", domainMid: 1 } : { type: "log", scheme: "viridis" },
+        scale: base
+          ? { type: "log", scheme: "blueorange", domainMid: 1, ...(opts.domain ? { domain: [...opts.domain] } : {}) }
+          : { type: "log", scheme: "viridis", ...(opts.domain ? { domain: [...opts.domain] } : {}) },
       },
       tooltip: [{ field: "kind" }, { field: "layer" }, { field: "value", format: ".4g" }],
     },

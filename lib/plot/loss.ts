@@ -148,7 +148,9 @@ export function lossCurve(runs: readonly Run[], opts: LossCurveOptions = {}): To
 /** Options of `perplexityVsCompute`. */
 export interface PerplexityVsComputeOptions {
   /** Compute measure on the (log) x axis (default "flops"). */
-  x?: "flops" | "time";
+  x?: "flops" | "tokens" | "time";
+  /** Plot the loss (nats per token) instead of the perplexity (default false). */
+  loss?: boolean;
   /** Evaluation split (default "valid"). */
   split?: EvalRecord["split"];
   /** Log-scale y axis (default false). */
@@ -173,11 +175,11 @@ export function perplexityVsCompute(runs: readonly Run[], opts: PerplexityVsComp
   const x = opts.x ?? "flops";
   const split = opts.split ?? "valid";
   checkRuns(runs, "perplexity vs compute");
-  checkX(x, ["flops", "time"], "perplexity vs compute");
+  checkX(x, ["flops", "tokens", "time"], "perplexity vs compute");
   const rows = runs.flatMap((run) =>
     evalRecords(run.records, split)
       .filter((r) => r[x] > 0 && Number.isFinite(r.ppl))
-      .map((r) => ({ run: run.name, x: r[x], ppl: r.ppl, step: r.step }))
+      .map((r) => ({ run: run.name, x: r[x], ppl: opts.loss ? r.loss : r.ppl, step: r.step }))
   );
   if (rows.length === 0) {
     throw new Error(
@@ -187,7 +189,14 @@ export function perplexityVsCompute(runs: readonly Run[], opts: PerplexityVsComp
   }
   return {
     $schema: SCHEMA,
-    title: { text: "Perplexity vs compute", subtitle: `${split} perplexity; x on a log scale` },
+    title: {
+      text: `${opts.loss ? "Loss" : "Perplexity"} vs ${
+        x === "time" ? "wall time" : x === "tokens" ? "tokens" : "compute"
+      }`,
+      subtitle: `${split} ${
+        opts.loss ? "loss" : "perplexity"
+      }; x on a log scale, from the first evaluation after step 0`,
+    },
     width: 480,
     height: 300,
     data: { values: rows },
@@ -197,17 +206,21 @@ export function perplexityVsCompute(runs: readonly Run[], opts: PerplexityVsComp
         field: "x",
         type: "quantitative",
         title: `${X_TITLES[x]}, log scale`,
-        scale: { type: "log" },
+        scale: { type: "log", nice: false },
         axis: xAxis(x),
       },
       y: {
         field: "ppl",
         type: "quantitative",
-        title: `${split === "valid" ? "Validation" : "Test"} perplexity`,
+        title: `${split === "valid" ? "Validation" : "Test"} ${opts.loss ? "loss (nats/token)" : "perplexity"}`,
         scale: opts.logY ? { type: "log" } : { zero: false },
       },
       color: { field: "run", type: "nominal", title: "Run", sort: runs.map((r) => r.name) },
-      tooltip: [{ field: "run" }, { field: "step" }, { field: "ppl", format: ".3f" }],
+      tooltip: [{ field: "run" }, { field: "step" }, {
+        field: "ppl",
+        title: opts.loss ? "loss" : "ppl",
+        format: ".4f",
+      }],
     },
   };
 }

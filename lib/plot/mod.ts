@@ -28,10 +28,12 @@ export {
   type PerplexityVsComputeOptions,
 } from "./loss.ts";
 export { type GradNormKind, gradNormPanels, type GradNormPanelsOptions } from "./grads.ts";
-export { gradHeatmap, type GradHeatmapOptions } from "./grad_heatmap.ts";
+export { gradHeatmap, gradHeatmapDomain, type GradHeatmapOptions } from "./grad_heatmap.ts";
 export { learnedScaleBoxes, type LearnedScaleBoxesOptions, PAPER_SCALE_MEDIANS, type ScaleMedians } from "./scales.ts";
 export { lrRampCurves, type LrRampOptions } from "./ramp.ts";
 export { type BarRow, barsWithError, type BarsWithErrorOptions } from "./bars.ts";
+export { lrSweep, type SweepPoint } from "./sweep.ts";
+export { layerProfiles, type ProfilePoint } from "./profiles.ts";
 export { lossCurveFigure, type PlotlyFigure, plotlyToVegaLite, type PlotlyTrace } from "./plotly.ts";
 export { type Figure, type RenderedSvg, renderSvg, svgHasMarks, svgToPng } from "./render.ts";
 export { saveFigure, type SaveOptions } from "./save.ts";

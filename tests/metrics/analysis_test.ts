@@ -4,6 +4,10 @@ import {
   computeSaving,
   computeToReach,
   explosionStep,
+  fc2RatioDecomposition,
+  gradRatioWindow,
+  pairedSavings,
+  sumLr,
   gradMismatch,
   meanStd,
   median,
@@ -85,4 +89,35 @@ Deno.test("meanStd and median", () => {
   assertEquals(meanStd([1, 2, 3]), { mean: 2, std: 1, n: 3 });
   assertEquals(median([3, 1, 2, 10]), 2.5);
   assertThrows(() => median([]), /empty/);
+});
+
+const fc2 = (step: number, l0: number, l1: number, act?: TrainRecord["activations"]): TrainRecord => ({
+  ...train(step, 1, { "decoder.layers.0.fc2.weight": [l0, 0], "decoder.layers.1.fc2.weight": [l1, 0] }),
+  activations: act,
+});
+
+Deno.test("gradRatioWindow: ratio of window means, steps outside the window ignored", () => {
+  const rs = [fc2(1, 100, 1), fc2(2, 6, 2), fc2(3, 10, 2), fc2(4, 2, 6)];
+  const w = gradRatioWindow(rs, { from: 2, to: 3 });
+  assertEquals([w.byLayer, w.steps], [[8, 2], 2]);
+  assertClose([w.ratio], [4]);
+  assertClose([gradRatioWindow(rs, { from: 2 }).ratio], [18 / 10]);
+  assertThrows(() => gradRatioWindow(rs, { from: 9 }), /no record there/);
+});
+
+Deno.test("fc2RatioDecomposition: ratio = output-gradient ratio × input ratio × remainder", () => {
+  const act = (u0: number, g0: number) => ({ fc2In: [u0, 1], fc2OutGrad: [g0, 1], attnOut: [1, 1], stream: [1, 2] });
+  const rs = [fc2(10, 12, 1, act(2, 3)), fc2(11, 12, 1), fc2(20, 12, 1, act(4, 1))];
+  const d = fc2RatioDecomposition(rs, 10);
+  assertEquals([d.samples, d.means.fc2In, d.means.fc2OutGrad, d.means.stream], [2, [3, 1], [2, 1], [1, 2]]);
+  assertClose([d.ratio, d.input, d.outGrad, d.remainder], [12, 3, 2, 2]);
+  assertClose([d.outGrad * d.input * d.remainder], [d.ratio]);
+  assertThrows(() => fc2RatioDecomposition([fc2(1, 1, 1)], 1), /no activation stats there/);
+});
+
+Deno.test("sumLr adds the lr of applied updates; pairedSavings pairs baseline and candidate", () => {
+  const skipped = { ...train(3, 1), lr: 5, skipped: true };
+  assertClose([sumLr([train(1, 1), train(2, 1), skipped])], [2e-3]);
+  const base = [ev(0, 5), ev(10, 3)], fast = [ev(0, 5), ev(5, 3), ev(10, 2)], never = [ev(0, 5), ev(10, 4)];
+  assertEquals(pairedSavings([[base, fast], [base, never]], "tokens"), [0.5, null]);
 });

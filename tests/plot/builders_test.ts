@@ -3,11 +3,14 @@ import { assert, assertEquals } from "../assert.ts";
 import {
   barsWithError,
   gradHeatmap,
+  gradHeatmapDomain,
   gradNormPanels,
+  layerProfiles,
   learnedScaleBoxes,
   lossCurve,
   lossCurveFigure,
   lrRampCurves,
+  lrSweep,
   PAPER_SCALE_MEDIANS,
   perplexityVsCompute,
   plotlyToVegaLite,
@@ -189,4 +192,57 @@ Deno.test("lossCurveFigure and plotlyToVegaLite: a Plotly figure and its static 
     layout: { title: "Bars", yaxis: { type: "log", title: "PPL" } },
   }));
   assertEquals([bars.title, bars.encoding.x.type, bars.encoding.y.scale.type], ["Bars", "nominal", "log"]);
+});
+
+Deno.test("gradHeatmap: a parameter logged every N steps is averaged over its own records; a shared domain", () => {
+  const rec = (step: number, grads: Record<string, [number, number]>) => ({
+    kind: "train" as const,
+    step,
+    tokens: 0,
+    flops: 0,
+    time: 0,
+    lr: 1e-3,
+    loss: 3,
+    gradNorm: 1,
+    grads,
+  });
+  const every = "decoder.layers.0.fc2.weight", sparse = "decoder.layers.0.fc1.weight";
+  const records = [
+    rec(1, { [every]: [2, 0], [sparse]: [10, 0] }),
+    rec(2, { [every]: [4, 0] }),
+    rec(3, { [every]: [6, 0] }),
+  ];
+  const spec = check(gradHeatmap({ name: "a", records }));
+  const value = (kind: string) => spec.data.values.find((r: { kind: string }) => r.kind === kind).value;
+  assertEquals([value("fc2"), value("fc1")], [4, 10]); // fc1 is not diluted by the steps that lack it
+  const other = { name: "b", records: [rec(1, { [every]: [100, 0] })] };
+  assertEquals(gradHeatmapDomain([{ name: "a", records }, other]), [4, 100]);
+  const shared = check(gradHeatmap({ name: "a", records }, { domain: [4, 100] }));
+  assertEquals(shared.encoding.color.scale.domain, [4, 100]);
+});
+
+Deno.test("lrSweep: a line per series on a log LR axis fitted to the grid, error rules from std", () => {
+  const pts = [1e-3, 3e-3, 1e-2].flatMap((lr, i) => [
+    { series: "Pre-LN", lr, mean: 2.5 - 0.01 * i, std: 0.01, n: 3 },
+    { series: "NormFormer", lr, mean: 2.45 - 0.03 * i, std: 0.02, n: 3 },
+  ]);
+  const spec = check(lrSweep(pts));
+  assertEquals(units(spec).map(markType), ["line", "rule"]);
+  const x = spec.layer[0].encoding.x;
+  assertEquals([x.scale.type, x.axis.values], ["log", [1e-3, 3e-3, 1e-2]]);
+  assert.ok(x.scale.domain[0] < 1e-3 && x.scale.domain[0] > 5e-4 && x.scale.domain[1] < 2e-2);
+  const lo = spec.data.values.find((r: { series: string; lr: number }) => r.series === "NormFormer" && r.lr === 1e-3);
+  assertEquals([lo.lo, lo.hi], [2.43, 2.47]);
+  assert.throws(() => lrSweep([]), /no points/);
+  assert.throws(() => lrSweep([{ series: "a", lr: 0, mean: 1, std: 0, n: 1 }]), /an lr > 0/);
+});
+
+Deno.test("layerProfiles: a panel per quantity, log y per panel; non-positive values refused", () => {
+  const pts = ["fc2 input RMS", "stream RMS"].flatMap((quantity) =>
+    [0, 1, 2].map((layer) => ({ series: "Pre-LN", quantity, layer, value: 1 + layer }))
+  );
+  const spec = check(layerProfiles(pts));
+  assertEquals(spec.facet.column.sort, ["fc2 input RMS", "stream RMS"]);
+  assertEquals([spec.spec.encoding.y.scale.type, spec.resolve.scale.y], ["log", "independent"]);
+  assert.throws(() => layerProfiles([{ series: "a", quantity: "q", layer: 0, value: 0 }]), /values must be > 0/);
 });
