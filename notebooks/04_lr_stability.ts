@@ -7,10 +7,11 @@
 //
 // **Paper's numbers (updates before explosion, 125M).** Baseline 298, NormFormer 313, NormFormer + λ_resid 270.
 //
-// **Our experiment.** `data/experiments/lr_stability.json`: a small Pre-LN/NormFormer (its exact shape is printed below),
-// lr = k·step with no warm-up cap or decay, 3 seeds per variant. An explosion is the first step whose loss is non-finite or above 1.5× its running
-// minimum (after step 20). We also log the largest |q·k/√Dh| per layer: fp32 does not overflow, so we flag where
-// fp16 (max 65,504) would have.
+// **Our experiment.** `data/experiments/lr_stability.json` on the CPU tier S6 (6 layers, d = 128, context 128, batch
+// 16; its exact config is printed below): lr = k·step with no warm-up cap or decay, 3 seeds per variant. An
+// explosion is the first step whose loss is non-finite or above 1.5× its running minimum (after step 20); a run
+// stops there. We also log the largest |q·k/√Dh| per layer: fp32 does not overflow, so we flag where fp16 (max
+// 65,504) would have.
 
 // %%
 import * as plot from "../lib/plot/mod.ts";
@@ -22,7 +23,7 @@ import { describeRun, notebookSetup } from "./_setup.ts";
 
 const { quick, rerunRequested, results, rerun } = await notebookSetup("lr_stability");
 const ref = await readResults(results);
-const meta = ref.meta.runs as Record<string, { stop: string }>;
+const meta = ref.meta.runs as Record<string, { stop: string; config: { rampK: number; steps: number } }>;
 const variants = {
   preln: "Baseline (Pre-LN)",
   normformer: "NormFormer",
@@ -30,9 +31,10 @@ const variants = {
 } as const;
 const paperKey = { preln: "baseline", normformer: "normformer", normformer_resid: "normformerResid" } as const;
 const seedsOf = (v: string) => Object.keys(ref.runs).filter((n) => n.replace(/_s\d+$/, "") === v);
-const steps = Object.keys(ref.runs).length
-  ? (ref.runs[Object.keys(ref.runs)[0]].filter((r) => r.kind === "train").length)
-  : 0;
+const steps = meta[Object.keys(ref.runs)[0]].config.steps;
+const rampK = meta[Object.keys(ref.runs)[0]].config.rampK;
+const label = (n: string) =>
+  `${variants[n.replace(/_s\d+$/, "") as keyof typeof variants]}, seed ${n.match(/_s(\d+)$/)![1]}`;
 console.log(`reference results, made by ${describeRun(ref)}`);
 
 // %% [markdown]
@@ -41,7 +43,7 @@ console.log(`reference results, made by ${describeRun(ref)}`);
 // %%
 await plot.display(
   plot.lrRampCurves(
-    Object.entries(ref.runs).filter(([n]) => n.endsWith("_s1")).map(([name, records]) => ({ name, records })),
+    Object.entries(ref.runs).filter(([n]) => n.endsWith("_s1")).map(([n, records]) => ({ name: label(n), records })),
   ),
 );
 
@@ -49,7 +51,7 @@ await plot.display(
 // ## Our numbers beside the paper's
 
 // %%
-const explode = (n: string) => explosionStep(ref.runs[n], 1.5, 20, meta[n].stop !== "done");
+const explode = (n: string) => explosionStep(ref.runs[n], 1.5, 20, /Non-finite/.test(meta[n].stop));
 const row = (v: keyof typeof variants) => {
   const e = seedsOf(v).map(explode);
   const shown = e.map((x) => (x === null ? `>${steps}` : String(x))).join(", ");
@@ -58,10 +60,13 @@ const row = (v: keyof typeof variants) => {
     : e.filter((x) => x !== null).length * 2 > e.length
     ? "see seeds"
     : `>${steps}`;
-  return `| ${variants[v]} | ${shown} | ${med} | ${PAPER_EXPLOSION_STEP_125M[paperKey[v]]} |`;
+  const lrAt = e.every((x) => x !== null) ? (rampK * median(e as number[])).toExponential(1) : "—";
+  return `| ${variants[v]} | ${shown} | ${med} | ${lrAt} | ${PAPER_EXPLOSION_STEP_125M[paperKey[v]]} |`;
 };
-Deno.jupyter.md`| variant | explosion step per seed (ours) | median (ours) | paper (125M) |
-|---|---|---|---|
+Deno.jupyter.md`lr = ${rampK}·step, at most ${steps} steps.
+
+| variant | explosion step per seed (ours) | median (ours) | lr at the median | paper (125M, k = 5e-5) |
+|---|---|---|---|---|
 ${(Object.keys(variants) as (keyof typeof variants)[]).map(row).join("\n")}`;
 
 // %% [markdown]
@@ -79,7 +84,7 @@ Deno.jupyter.md`| run | max logit by layer | above 65,504 (fp16 overflow)? |
 ${
   Object.keys(ref.runs).map((n) => {
     const m = maxLogit(n);
-    return `| ${n} | ${m.map((v) => v.toFixed(0)).join(" ")} | ${
+    return `| ${label(n)} | ${m.map((v) => v.toFixed(0)).join(" ")} | ${
       m.some((v) => v > 65504) ? "yes, layer " + m.findIndex((v) => v > 65504) : "no"
     } |`;
   }).join("\n")

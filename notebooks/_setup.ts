@@ -46,3 +46,45 @@ export function describeRun(results: Results, run = Object.keys(results.runs)[0]
       info.seconds.toFixed(0)
     } s on ${results.meta.machine} (backend cpu)`;
 }
+
+/** Display names of the architectures. */
+export const ARCH_LABEL: Readonly<Record<string, string>> = {
+  postln: "Post-LN",
+  preln: "Pre-LN",
+  normformer: "NormFormer",
+};
+
+/** A run's resolved config, from meta.json. */
+export function configOf(results: Results, run: string): Record<string, unknown> {
+  const info = (results.meta.runs as Record<string, { config: Record<string, unknown> }>)[run];
+  if (!info) throw new Error(`No run "${run}" in the results of ${results.meta.experiment}`);
+  return info.config;
+}
+
+/** Names of the runs whose config has every given value (e.g. `{ arch: "preln", lr: 3e-3 }`), in file order. */
+export function runsWhere(results: Results, match: Record<string, unknown>): string[] {
+  return Object.keys(results.runs).filter((n) =>
+    Object.entries(match).every(([k, v]) => configOf(results, n)[k] === v)
+  );
+}
+
+/** The distinct values of a config key over the runs, sorted. */
+export function valuesOf(results: Results, key: string): number[] {
+  return [...new Set(Object.keys(results.runs).map((n) => configOf(results, n)[key] as number))].sort((a, b) => a - b);
+}
+
+/** A legend label naming the arch, the LR and the seed: "NormFormer, lr 3e-3, seed 1". */
+export function runLabel(results: Results, run: string): string {
+  const c = configOf(results, run);
+  return `${ARCH_LABEL[c.arch as string] ?? c.arch}, lr ${fmtLr(c.lr as number)}, seed ${c.seed}`;
+}
+
+/** 0.003 → "3e-3". */
+export function fmtLr(lr: number): string {
+  return lr.toExponential(0).replace("e-", "e-").replace("+", "");
+}
+
+/** "2.4123 ± 0.0081" (n = 3). */
+export function fmtMeanStd(s: { mean: number; std: number; n: number }, digits = 4): string {
+  return s.n > 1 ? `${s.mean.toFixed(digits)} ± ${s.std.toFixed(digits)}` : s.mean.toFixed(digits);
+}

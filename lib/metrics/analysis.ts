@@ -4,6 +4,7 @@
  * @module
  */
 import type { EvalRecord, RunRecord, TrainRecord } from "./records.ts";
+import { lrAt, type ScheduleConfig } from "../optim/schedule.ts";
 
 const trainOf = (rs: RunRecord[]) => rs.filter((r): r is TrainRecord => r.kind === "train");
 const evalOf = (rs: RunRecord[]) => rs.filter((r): r is EvalRecord => r.kind === "eval");
@@ -203,6 +204,13 @@ export function fc2RatioDecomposition(
   const firstLast = (v: number[]) => v[0] / v[v.length - 1];
   const outGrad = firstLast(means.fc2OutGrad), input = firstLast(means.fc2In);
   return { ratio, outGrad, input, remainder: ratio / (outGrad * input), means, samples: act.length };
+}
+
+/** Σ lr over updates 1..steps of a schedule (`lrAt`), e.g. the paper's 125M run (`PAPER_125M_SCHEDULE`). */
+export function sumLrOfSchedule(cfg: ScheduleConfig): number {
+  let s = 0;
+  for (let t = 1; t <= cfg.steps; t++) s += lrAt(t, cfg);
+  return s;
 }
 
 /** Σ lr over a run's updates (how far the optimiser could move the weights; the paper's 125M run: ≈ 858). */

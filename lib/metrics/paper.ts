@@ -27,3 +27,10 @@ export const PAPER_COMPUTE_SAVING = 0.24;
 
 /** p.6: NormFormer-125M is 0.83 perplexity better than the baseline. */
 export const PAPER_PPL_GAIN_125M = 0.83;
+
+/**
+ * The released 125M NormFormer run's schedule (NORMFORMER.md (d)): peak lr 3e-3, 750 warm-up updates, linear decay
+ * to 0 at update 572,204. `sumLrOfSchedule` of it (≈ 858) says how far that run's optimiser could move the gains.
+ */
+export const PAPER_125M_SCHEDULE: Readonly<{ schedule: "linear"; lr: number; warmup: number; steps: number }> = Object
+  .freeze({ schedule: "linear", lr: 3e-3, warmup: 750, steps: 572_204 });

@@ -1,5 +1,5 @@
 /** The analyses on synthetic records with known answers. */
-import { assertClose, assertEquals, assertThrows } from "../assert.ts";
+import { assert, assertClose, assertEquals, assertThrows } from "../assert.ts";
 import {
   computeSaving,
   computeToReach,
@@ -8,6 +8,7 @@ import {
   gradRatioWindow,
   pairedSavings,
   sumLr,
+  sumLrOfSchedule,
   gradMismatch,
   meanStd,
   median,
@@ -15,6 +16,7 @@ import {
   scaleMedians,
 } from "../../lib/metrics/analysis.ts";
 import type { EvalRecord, RunRecord, TrainRecord } from "../../lib/metrics/records.ts";
+import { PAPER_125M_SCHEDULE } from "../../lib/metrics/paper.ts";
 
 const train = (step: number, loss: number, grads?: Record<string, [number, number]>): TrainRecord => ({
   kind: "train",
@@ -120,4 +122,11 @@ Deno.test("sumLr adds the lr of applied updates; pairedSavings pairs baseline an
   assertClose([sumLr([train(1, 1), train(2, 1), skipped])], [2e-3]);
   const base = [ev(0, 5), ev(10, 3)], fast = [ev(0, 5), ev(5, 3), ev(10, 2)], never = [ev(0, 5), ev(10, 4)];
   assertEquals(pairedSavings([[base, fast], [base, never]], "tokens"), [0.5, null]);
+});
+
+Deno.test("sumLrOfSchedule: a linear warm-up and decay integrates to half the peak times the steps", () => {
+  assertClose([sumLrOfSchedule({ schedule: "linear", lr: 2, warmup: 2, steps: 4 })], [1 + 2 + 1 + 0]);
+  assertClose([sumLrOfSchedule({ schedule: "constant", lr: 1e-3, warmup: 0, steps: 10 })], [1e-2]);
+  const paper = sumLrOfSchedule(PAPER_125M_SCHEDULE);
+  assert.ok(Math.abs(paper - 858.3) < 0.5, `paper 125M Σlr ${paper}`);
 });
