@@ -20,16 +20,28 @@ import * as plot from "../lib/plot/mod.ts";
 import { explosionStep, finalValidLoss, meanStd, pairedSavings } from "../lib/metrics/analysis.ts";
 import { PAPER_COMPUTE_SAVING, PAPER_PPL_GAIN_125M } from "../lib/metrics/paper.ts";
 import type { TrainRecord } from "../lib/metrics/records.ts";
+import { paramCount } from "../lib/model/sizing.ts";
+import { resolveModelConfig } from "../lib/model/config.ts";
 import { readResults } from "../lib/train/experiment.ts";
-import { ARCH_LABEL, describeRun, fmtLr, fmtMeanStd, notebookSetup, runLabel, runsWhere, valuesOf } from "./_setup.ts";
+import {
+  ARCH_LABEL,
+  configOf,
+  describeRun,
+  fmtLr,
+  fmtMeanStd,
+  notebookSetup,
+  runLabel,
+  runsWhere,
+  valuesOf,
+} from "./_setup.ts";
 
 const { quick, rerunRequested, results, rerun } = await notebookSetup("perplexity_vs_compute");
 const ref = await readResults(results);
-const lrs = valuesOf(ref, "lr"), archs = ["preln", "normformer"];
+const lrs = valuesOf(ref, "lr");
 const final = (n: string) => finalValidLoss(ref.runs[n]);
 const spike = (n: string) => explosionStep(ref.runs[n], 1.5, 20);
 const runsOf = (arch: string, lr: number) => runsWhere(ref, { arch, lr });
-const seedOf = (n: string) => (ref.meta.runs as Record<string, { config: { seed: number } }>)[n].config.seed;
+const seedOf = (n: string) => configOf(ref, n).seed as number;
 // Per LR: each arch's final losses, and the paired NormFormer − Pre-LN differences (seeds present in both).
 const sweep = lrs.map((lr) => {
   const pre = runsOf("preln", lr), nf = runsOf("normformer", lr);
@@ -51,6 +63,8 @@ const bestLr = (arch: "preln" | "normformer") =>
   ) => ((arch === "preln" ? s.preStats : s.nfStats).mean < (arch === "preln" ? b.preStats : b.nfStats).mean ? s : b))
     .lr;
 const preBest = bestLr("preln"), nfBest = bestLr("normformer");
+const nfConfig = configOf(ref, runsOf("normformer", nfBest)[0]);
+const params = paramCount(resolveModelConfig(nfConfig)).total, steps = nfConfig.steps as number;
 console.log(
   `reference results: ${Object.keys(ref.runs).length} runs, ${
     (Number(ref.meta.seconds) / 3600).toFixed(2)
@@ -178,7 +192,9 @@ Deno.jupyter.md`- NormFormer's mean final loss is ${
 } (paper: ${(100 * PAPER_COMPUTE_SAVING).toFixed(0)}% at 1.3B)${
   flops ? `, ${summary(savings.tokens).text} fewer tokens and ${summary(savings.time).text} less wall time` : ""
 }.
-- Not comparable in size: our losses are per byte and our runs are 300 updates of a 1.2M-parameter model, against
+- Not comparable in size: our losses are per byte and our runs are ${steps} updates of a ${
+  (params / 1e6).toFixed(2)
+}M-parameter model, against
   286k updates at 1.3B (BPE perplexity, where the paper reports ${PAPER_PPL_GAIN_125M} perplexity at 125M); the
   direction and the growth with LR are what this tier can test.`;
 

@@ -78,3 +78,6 @@ export function describeLayers(layers: readonly number[]): string {
   const contiguous = layers.every((l, i) => i === 0 || l === layers[i - 1] + 1);
   return contiguous && layers.length > 2 ? `${layers[0]}–${layers[layers.length - 1]}` : layers.join(", ");
 }
+
+/** Legend of run labels: long labels ("NormFormer, lr 3e-3, seed 1") shown whole. */
+export const LEGEND = { labelLimit: 0 } as const;

@@ -120,7 +120,9 @@ export function gradNormPanels(runs: readonly Run[], opts: GradNormPanelsOptions
       subtitle: smooth > 1 ? `moving average over ${smooth} records` : "raw values",
     },
     data: { values: rows },
-    facet: { column: { field: "run", type: "nominal", title: null, sort: runs.map((r) => r.name) } },
+    facet: {
+      column: { field: "run", type: "nominal", title: null, sort: runs.map((r) => r.name), header: { labelLimit: 0 } },
+    },
     spec: {
       width: 260,
       height: 220,

@@ -9,6 +9,7 @@ import {
   checkRuns,
   checkX,
   evalRecords,
+  LEGEND,
   movingAverage,
   type Run,
   SCHEMA,
@@ -107,7 +108,7 @@ export function lossCurve(runs: readonly Run[], opts: LossCurveOptions = {}): To
     type: "nominal" as const,
     title: "Run",
     sort: runs.map((r) => r.name),
-    legend: { symbolType: "stroke", symbolOpacity: 1, symbolStrokeWidth: 3 },
+    legend: { symbolType: "stroke", symbolOpacity: 1, symbolStrokeWidth: 3, labelLimit: 0 },
   };
   const only = (s: string) => [{ filter: `datum.series === '${s}'` }];
   const tooltip = [{ field: "run" }, { field: "step" }, { field: "loss", format: ".4f" }];
@@ -215,7 +216,7 @@ export function perplexityVsCompute(runs: readonly Run[], opts: PerplexityVsComp
         title: `${split === "valid" ? "Validation" : "Test"} ${opts.loss ? "loss (nats/token)" : "perplexity"}`,
         scale: opts.logY ? { type: "log" } : { zero: false },
       },
-      color: { field: "run", type: "nominal", title: "Run", sort: runs.map((r) => r.name) },
+      color: { field: "run", type: "nominal", title: "Run", sort: runs.map((r) => r.name), legend: LEGEND },
       tooltip: [{ field: "run" }, { field: "step" }, {
         field: "ppl",
         title: opts.loss ? "loss" : "ppl",

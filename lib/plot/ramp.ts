@@ -7,7 +7,7 @@
 import type { TopLevelSpec } from "npm:vega-lite@6.5.0";
 import { explosionStep } from "../metrics/analysis.ts";
 import type { TrainRecord } from "../metrics/records.ts";
-import { checkRuns, type Run, SCHEMA } from "./_records.ts";
+import { checkRuns, LEGEND, type Run, SCHEMA } from "./_records.ts";
 
 /** Options of `lrRampCurves`. */
 export interface LrRampOptions {
@@ -58,7 +58,7 @@ export function lrRampCurves(runs: readonly Run[], opts: LrRampOptions = {}): To
       rows.push({ run: run.name, step: r.step, loss, lr: r.lr, type: "explosion" });
     }
   }
-  const color = { field: "run", type: "nominal" as const, title: "Run", sort: runs.map((r) => r.name) };
+  const color = { field: "run", type: "nominal" as const, title: "Run", sort: runs.map((r) => r.name), legend: LEGEND };
   const x = { field: "step", type: "quantitative" as const, title: "Step (updates; LR rises each step)" };
   const y = {
     field: "loss",
@@ -88,7 +88,7 @@ export function lrRampCurves(runs: readonly Run[], opts: LrRampOptions = {}): To
           {
             transform: only("explosion"),
             mark: { type: "rule" as const, strokeDash: [4, 3] },
-            encoding: { x, color: { ...color, legend: null } },
+            encoding: { x, color },
           },
           {
             transform: only("explosion"),
@@ -100,7 +100,7 @@ export function lrRampCurves(runs: readonly Run[], opts: LrRampOptions = {}): To
               stroke: "black",
               strokeWidth: 0.5,
             },
-            encoding: { x, y, color: { ...color, legend: null }, tooltip },
+            encoding: { x, y, color, tooltip },
           },
         ]
         : []),

@@ -142,6 +142,8 @@ Deno.test("learnedScaleBoxes: only the panels a run has (an ablation without Hea
 Deno.test("lrRampCurves: the first unstable update (metrics' explosionStep) is marked per run", () => {
   const a = rampRun("baseline", 30), b = rampRun("NormFormer", 50);
   const spec = check(lrRampCurves([a, b]));
+  const legends = compileSpec(spec as never).vega.legends as { title: string }[] | undefined;
+  assertEquals(legends?.map((l) => l.title), ["Run"]); // one legend naming the runs (markers share it)
   assertEquals(units(spec).map(markType), ["line", "rule", "point"]);
   assertEquals(spec.layer[0].encoding.y.title, "Train loss (nats/token)");
   assert.ok(Math.abs(spec.layer[0].encoding.y.scale.domainMax - 1.5 * (5 - 1 / 50)) < 1e-9);
