@@ -44,7 +44,7 @@ export {
   type ModelConfig,
   resolveModelConfig,
 } from "./lib/model/config.ts";
-export { DecoderLayer, type ForwardStats, NormFormerLM } from "./lib/model/normformer.ts";
+export { type ActivationProbes, DecoderLayer, type ForwardStats, NormFormerLM } from "./lib/model/normformer.ts";
 export { type ParamCount, paramCount, trainingFlopsPerToken } from "./lib/model/sizing.ts";
 export * as data from "./lib/data/mod.ts";
 export type {
@@ -79,6 +79,22 @@ export {
   type SavePoint,
   type StateFile,
 } from "./lib/train/checkpoint.ts";
+export { CHECKPOINT_FILES, type CheckpointFile, MANIFEST_FILE } from "./lib/train/checkpoint_manifest.ts";
+export {
+  acquireRunLock,
+  LOCK_FILE,
+  type LockHolder,
+  type RunLock,
+  RunLockError,
+  runLockHolder,
+} from "./lib/train/run_lock.ts";
+export {
+  CONFIG_HISTORY_FILE,
+  type ConfigChange,
+  type ConfigHistoryEntry,
+  RESUMABLE_KEYS,
+  resumeConfig,
+} from "./lib/train/resume.ts";
 export { evaluate } from "./lib/train/evaluate.ts";
 export { generate, type GenerateOptions } from "./lib/train/generate.ts";
 export { type DataConfig, FIXTURE_CORPUS, openTrainingData, type TrainingData } from "./lib/train/data.ts";

@@ -1,6 +1,6 @@
 /**
- * What every command shares: the error policy (bad input — a usage or config mistake, or a missing, corrupted or
- * mismatched checkpoint — prints one line and exits 2; any other failure prints its message and exits 1), backend
+ * What every command shares: the error policy (bad input — a usage or config mistake, a missing, corrupted or
+ * mismatched checkpoint, or a run folder another writer holds — prints one line and exits 2; any other failure prints its message and exits 1), backend
  * start-up, and loading a model from a checkpoint.
  * @module
  */
@@ -9,6 +9,8 @@ import { ConfigError, type TrainConfig } from "../train/config.ts";
 import { init } from "../core/init.ts";
 import type { Backend } from "../backend/backend.ts";
 import { CheckpointError, loadCheckpoint, restoreCheckpoint } from "../train/checkpoint.ts";
+import { RunLockError, runLockHolder } from "../train/run_lock.ts";
+import { dirname } from "../train/atomic.ts";
 import { NormFormerLM } from "../model/normformer.ts";
 
 /** Run a command's main, turning errors into one line and an exit code. */
@@ -16,7 +18,8 @@ export async function runMain(main: () => Promise<void>): Promise<void> {
   try {
     await main();
   } catch (e) {
-    const usage = e instanceof UsageError || e instanceof ConfigError || e instanceof CheckpointError;
+    const usage = e instanceof UsageError || e instanceof ConfigError || e instanceof CheckpointError ||
+      e instanceof RunLockError;
     console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
     if (!usage && e instanceof Error && Deno.env.get("NK_DEBUG")) console.error(e.stack);
     Deno.exit(usage ? 2 : 1);
@@ -52,7 +55,7 @@ export function describeBackend(b: Backend): string {
 export async function modelFromCheckpoint(
   dir: string,
 ): Promise<{ model: NormFormerLM; config: TrainConfig; step: number }> {
-  const ckpt = await loadCheckpoint(dir);
+  const ckpt = await loadWhileWritten(dir);
   const model = new NormFormerLM(ckpt.config);
   try {
     restoreCheckpoint(ckpt, model);
@@ -62,6 +65,21 @@ export async function modelFromCheckpoint(
   }
   model.eval();
   return { model, config: ckpt.config, step: ckpt.state.step };
+}
+
+/**
+ * `loadCheckpoint`, reading beside a run that may be saving: when loading fails while the run folder's writer
+ * holds its lock, the folder may have been swapped mid-read, so it is read again (a few times) before failing.
+ */
+async function loadWhileWritten(dir: string) {
+  for (let attempt = 0;; attempt++) {
+    try {
+      return await loadCheckpoint(dir);
+    } catch (e) {
+      if (!(e instanceof CheckpointError) || attempt >= 3 || !(await runLockHolder(dirname(dir)))) throw e;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
 }
 
 /** Read and parse a JSON config file, naming the file on failure. */

@@ -1,6 +1,8 @@
 /**
  * `deno task train`: train a NormFormer-family LM from a preset, a JSON config and `--key=value` overrides, with a
- * progress bar, JSONL metrics, checkpoints, `--resume`, and Ctrl-C saving before it exits.
+ * progress bar, JSONL metrics, checkpoints, `--resume`, and Ctrl-C saving before it exits. `--resume` continues
+ * the run's own saved config: flags may change only `RESUMABLE_KEYS` (each change is printed and recorded in the
+ * run's config-history.jsonl); the run folder is locked against a second writer.
  * @module
  */
 import { formatHelp, parseFlags, UsageError } from "./args.ts";
@@ -9,8 +11,10 @@ import { formatDuration, ProgressBar } from "./progress.ts";
 import { CONFIG_KEYS, resolveConfig } from "../train/config.ts";
 import { nearest } from "../train/nearest.ts";
 import { openTrainingData } from "../train/data.ts";
-import { checkResumable, hasCheckpoint, loadCheckpoint } from "../train/checkpoint.ts";
-import { train } from "../train/loop.ts";
+import { hasCheckpoint, isCurrentCheckpoint, loadCheckpoint } from "../train/checkpoint.ts";
+import { acquireRunLock, RunLockError } from "../train/run_lock.ts";
+import { CONFIG_HISTORY_FILE, type ConfigChange, describeChange, resumeConfig } from "../train/resume.ts";
+import { loadForResume, train } from "../train/loop.ts";
 import { paramCount } from "../model/sizing.ts";
 import { resolveModelConfig } from "../model/config.ts";
 
@@ -22,7 +26,11 @@ const SPEC = {
   provider: { type: "string", description: "WebGPU provider: deno | dawn.", valueName: "name" },
   out: { type: "string", description: "Folder of runs (default runs).", valueName: "dir" },
   name: { type: "string", description: "Run name (default <preset>-<arch>-<seed>).", valueName: "name" },
-  resume: { type: "boolean", description: "Continue the run in <out>/<name> from its checkpoint." },
+  resume: {
+    type: "boolean",
+    description: "Continue the run in <out>/<name> from its checkpoint, with its own config (flags may change only " +
+      "steps, evalEvery, logEvery, checkpointEvery, skipNonFinite, backend, provider).",
+  },
 } as const;
 
 const HELP = formatHelp(SPEC, {
@@ -46,19 +54,23 @@ await runMain(async () => {
       throw new UsageError(`Unknown flag "--${key}": did you mean "--${flag}"?`);
     }
   }
-  const config = resolveConfig(layers);
-  const name = config.name || `${config.preset}-${config.arch}-s${config.seed}`;
-  const runDir = `${config.out}/${name}`;
-  const exists = await hasCheckpoint(`${runDir}/checkpoint`);
+  const given = resolveConfig(layers); // checks every value given, and says where the run folder is
+  const name = given.name || `${given.preset}-${given.arch}-s${given.seed}`;
+  const runDir = `${given.out}/${name}`;
+  const ckptDir = `${runDir}/checkpoint`;
+  const exists = await hasCheckpoint(ckptDir);
   if (flags.resume && !exists) throw new UsageError(`Cannot resume "${runDir}": it has no checkpoint`);
   if (!flags.resume && exists) {
     throw new UsageError(
       `Run folder "${runDir}" already has a checkpoint: pass --resume to continue it, or --name to start another`,
     );
   }
-  // A corrupted or foreign checkpoint is refused (CheckpointError, exit 2) before anything is written.
-  const checkpoint = flags.resume ? await loadCheckpoint(`${runDir}/checkpoint`) : undefined;
-  if (checkpoint) checkResumable(checkpoint, config);
+  // Read-only checks first, so a refused command writes nothing: a corrupted or foreign checkpoint
+  // (CheckpointError), or a change --resume may not make (ConfigError), exits 2 here.
+  let checkpoint = flags.resume ? await loadForResume(runDir) : undefined;
+  let { config, changes } = checkpoint
+    ? resumeConfig(checkpoint.config, layers, checkpoint.state.step)
+    : { config: given, changes: [] as ConfigChange[] };
   const backend = await startBackend(config);
   let data;
   try {
@@ -66,56 +78,91 @@ await runMain(async () => {
   } catch (e) {
     throw new UsageError(`Cannot use corpus "${config.corpus}": ${(e as Error).message}`);
   }
+  // One writer per run folder, from before the first write to the end.
+  let lock;
   try {
-    if (checkpoint) {
-      // Opening for append writes nothing, so a refused resume leaves every mtime as it was.
-      (await Deno.open(`${runDir}/metrics.jsonl`, { append: true, create: true })).close();
-    } else {
-      await Deno.mkdir(runDir, { recursive: true });
-      await Deno.writeTextFile(`${runDir}/.write-test`, "");
-      await Deno.remove(`${runDir}/.write-test`);
-    }
+    lock = await acquireRunLock(runDir, "train");
   } catch (e) {
+    if (e instanceof RunLockError) throw e;
     throw new UsageError(`Cannot write to run folder "${runDir}": ${(e as Error).message}`);
   }
-  const params = paramCount(resolveModelConfig(config)).total;
-  console.error(
-    `run ${runDir}: ${config.arch} L=${config.layers} d=${config.dModel} H=${config.heads} (${
-      params.toLocaleString("en")
-    } params) on ${describeBackend(backend)}`,
-  );
-  const bar = new ProgressBar(config.steps, config.logEvery);
-  const abort = new AbortController();
-  let interrupts = 0;
-  const onSigint = () => {
-    if (++interrupts > 1) Deno.exit(130);
-    bar.log("interrupted: saving a checkpoint (Ctrl-C again to quit without saving)");
-    abort.abort();
-  };
-  Deno.addSignalListener("SIGINT", onSigint);
-  const result = await train({
-    config,
-    runDir,
-    resume: flags.resume,
-    checkpoint,
-    signal: abort.signal,
-    data,
-    onProgress: (p) => bar.update(p),
-    onRecord: (r) => {
-      if (r.kind === "eval") {
-        bar.log(`eval step ${r.step}: valid loss ${r.loss.toFixed(4)} ppl ${r.ppl.toFixed(2)} bpb ${r.bpb.toFixed(3)}`);
+  let stopped = false;
+  try {
+    if (!checkpoint && await hasCheckpoint(ckptDir)) {
+      throw new UsageError(`Run folder "${runDir}" got a checkpoint from another run meanwhile: pass --resume`);
+    }
+    if (checkpoint && !(await isCurrentCheckpoint(ckptDir, checkpoint))) {
+      // Another writer saved between the read above and the lock: continue from what is there now.
+      checkpoint = await loadCheckpoint(ckptDir);
+      ({ config, changes } = resumeConfig(checkpoint.config, layers, checkpoint.state.step));
+    }
+    if (lock.replaced) {
+      const r = lock.replaced;
+      console.error(
+        `note: took over ${runDir}/run.lock left by pid ${r.pid} on ${r.host} (${r.command}, since ${r.started}), ` +
+          (r.alive === false ? "which no longer runs" : "which no longer holds it"),
+      );
+    }
+    const params = paramCount(resolveModelConfig(config)).total;
+    console.error(
+      `run ${runDir}: ${config.arch} L=${config.layers} d=${config.dModel} H=${config.heads} (${
+        params.toLocaleString("en")
+      } params) on ${describeBackend(backend)}`,
+    );
+    if (checkpoint) {
+      const s = checkpoint.state;
+      console.error(
+        `resuming from step ${s.step} of ${config.steps} (${s.tokens.toLocaleString("en")} tokens, ${
+          formatDuration(s.time)
+        } of training)`,
+      );
+      for (const c of changes) console.error(`resume: ${describeChange(c, config, s.step)}`);
+      if (changes.length) console.error(`resume: changes recorded in ${runDir}/${CONFIG_HISTORY_FILE}`);
+    }
+    const bar = new ProgressBar(config.steps, config.logEvery);
+    const abort = new AbortController();
+    let interrupts = 0;
+    const held = lock;
+    const onSigint = () => {
+      if (++interrupts > 1) {
+        held.releaseSync();
+        Deno.exit(130);
       }
-    },
-  });
-  Deno.removeSignalListener("SIGINT", onSigint);
-  bar.done();
-  const e = result.lastEval;
-  console.error(
-    `${result.stopped === "done" ? "done" : "stopped"} at step ${result.step}` +
-      (e
-        ? `: valid loss ${e.loss.toFixed(4)}, bits per byte ${e.bpb.toFixed(3)}, ${formatDuration(e.time)} of training`
-        : "") +
-      `. Metrics: ${runDir}/metrics.jsonl, checkpoint: ${runDir}/checkpoint`,
-  );
-  if (result.stopped === "interrupted") Deno.exit(130);
+      bar.log("interrupted: saving a checkpoint (Ctrl-C again to quit without saving)");
+      abort.abort();
+    };
+    Deno.addSignalListener("SIGINT", onSigint);
+    const result = await train({
+      config,
+      runDir,
+      resume: flags.resume,
+      checkpoint,
+      lock,
+      signal: abort.signal,
+      data,
+      onProgress: (p) => bar.update(p),
+      onRecord: (r) => {
+        if (r.kind === "eval") {
+          bar.log(
+            `eval step ${r.step}: valid loss ${r.loss.toFixed(4)} ppl ${r.ppl.toFixed(2)} bpb ${r.bpb.toFixed(3)}`,
+          );
+        }
+      },
+    }).finally(() => Deno.removeSignalListener("SIGINT", onSigint));
+    bar.done();
+    const e = result.lastEval;
+    console.error(
+      `${result.stopped === "done" ? "done" : "stopped"} at step ${result.step}` +
+        (e
+          ? `: valid loss ${e.loss.toFixed(4)}, bits per byte ${e.bpb.toFixed(3)}, ${
+            formatDuration(e.time)
+          } of training`
+          : "") +
+        `. Metrics: ${runDir}/metrics.jsonl, checkpoint: ${runDir}/checkpoint`,
+    );
+    stopped = result.stopped === "interrupted";
+  } finally {
+    await lock.release();
+  }
+  if (stopped) Deno.exit(130);
 });

@@ -1,8 +1,9 @@
 /**
  * Checkpoints as DESIGN.md specifies: a folder with `model.safetensors` (fairseq state-dict names),
- * `optimizer.safetensors` (`<name>.exp_avg`, `<name>.exp_avg_sq`), `config.json` and `state.json` (step, RNG,
- * data position, SHA-256 of both tensor files). Written to a temporary folder, flushed, then swapped in by
- * renames, so a crash leaves either the previous checkpoint or the new one, never a mix.
+ * `optimizer.safetensors` (`<name>.exp_avg`, `<name>.exp_avg_sq`), `config.json`, `state.json` (step, RNG, data
+ * position) and `manifest.sha256`, the SHA-256 of every other file (see `checkpoint_manifest.ts`): a checkpoint
+ * loads only when every byte of every file is as it was saved. Written to a temporary folder, flushed, then
+ * swapped in by renames, so a crash leaves either the previous checkpoint or the new one, never a mix.
  *
  * The swap, and what a crash at each point leaves (`loadCheckpoint` reads `<dir>` when it has a state.json, else
  * `<dir>.prev`; a `<dir>.tmp` is never read):
@@ -18,6 +19,13 @@
  */
 import type { Tensor } from "../core/tensor.ts";
 import { sha256Hex } from "../data/hash.ts";
+import {
+  CHECKPOINT_FILES,
+  type CheckpointFile,
+  encodeManifest,
+  MANIFEST_FILE,
+  parseManifest,
+} from "./checkpoint_manifest.ts";
 import { dirname, syncDir } from "./atomic.ts";
 import { resolveConfig, type TrainConfig } from "./config.ts";
 import { type DecodedTensor, decodeSafetensors, encodeSafetensors, type SafeTensor } from "./safetensors.ts";
@@ -37,6 +45,7 @@ export {
   type RunState,
   type StateFile,
 } from "./checkpoint_state.ts";
+export { CHECKPOINT_FILES, type CheckpointFile, MANIFEST_FILE, signCheckpoint } from "./checkpoint_manifest.ts";
 export { checkResumable, type MomentTarget, restoreCheckpoint, type WeightTarget } from "./checkpoint_restore.ts";
 
 async function toHost(named: Record<string, Tensor>): Promise<Record<string, SafeTensor>> {
@@ -90,6 +99,7 @@ export type SavePoint =
   | "optimizer written"
   | "config written"
   | "state written"
+  | "manifest written"
   | "old moved to prev"
   | "new in place"
   | "prev removed";
@@ -110,12 +120,13 @@ export async function saveCheckpoint(
   parts: { params: Record<string, Tensor>; optimizer: Record<string, Tensor>; config: object; state: RunState },
   opts: SaveOptions = {},
 ): Promise<void> {
-  const model = encodeSafetensors(await toHost(parts.params), { format: "pt" });
-  const optimizer = encodeSafetensors(await toHost(parts.optimizer));
-  const state: StateFile = {
-    format: CHECKPOINT_FORMAT,
-    ...parts.state,
-    sha256: { model: await sha256Hex(model), optimizer: await sha256Hex(optimizer) },
+  const enc = new TextEncoder();
+  const state: StateFile = { format: CHECKPOINT_FORMAT, ...parts.state };
+  const contents: Record<CheckpointFile, Uint8Array> = {
+    "model.safetensors": encodeSafetensors(await toHost(parts.params), { format: "pt" }),
+    "optimizer.safetensors": encodeSafetensors(await toHost(parts.optimizer)),
+    "config.json": enc.encode(JSON.stringify(parts.config, null, 2) + "\n"),
+    "state.json": enc.encode(JSON.stringify(state, null, 2) + "\n"),
   };
   const tmp = `${dir}.tmp`, prev = `${dir}.prev`, parent = dirname(dir);
   const delay = faultDelayMs();
@@ -126,12 +137,12 @@ export async function saveCheckpoint(
   await Deno.remove(tmp, { recursive: true }).catch(() => {});
   await Deno.mkdir(tmp, { recursive: true });
   await at("tmp created");
-  const enc = new TextEncoder();
   const files: [string, Uint8Array, SavePoint][] = [
-    ["model.safetensors", model, "model written"],
-    ["optimizer.safetensors", optimizer, "optimizer written"],
-    ["config.json", enc.encode(JSON.stringify(parts.config, null, 2) + "\n"), "config written"],
-    ["state.json", enc.encode(JSON.stringify(state, null, 2) + "\n"), "state written"],
+    ["model.safetensors", contents["model.safetensors"], "model written"],
+    ["optimizer.safetensors", contents["optimizer.safetensors"], "optimizer written"],
+    ["config.json", contents["config.json"], "config written"],
+    ["state.json", contents["state.json"], "state written"],
+    [MANIFEST_FILE, await encodeManifest(contents), "manifest written"],
   ];
   for (const [name, bytes, point] of files) {
     await writeSynced(`${tmp}/${name}`, bytes);
@@ -182,10 +193,12 @@ export async function hasCheckpoint(dir: string): Promise<boolean> {
 }
 
 /**
- * Read and verify a checkpoint: state.json's format, fields and checksums, both tensor files, and config.json
- * (through `resolveConfig`). Reads `<dir>` when it has a state.json, else `<dir>.prev` (left by a save interrupted
- * between its two renames); never `<dir>.tmp`. Every problem is an error that names the folder and the file:
- * `Cannot load checkpoint "<dir>": <file>: <what is wrong>`. Tensor names and shapes are checked against a model by
+ * Read and verify a checkpoint: `manifest.sha256` (its own digest, then the SHA-256 of every file it lists:
+ * config.json, model.safetensors, optimizer.safetensors, state.json), then state.json's format and fields, both
+ * tensor files, and config.json (through `resolveConfig`). Reads `<dir>` when it has a state.json, else
+ * `<dir>.prev` (left by a save interrupted between its two renames); never `<dir>.tmp`. Every problem is an error
+ * that names the folder and the file: `Cannot load checkpoint "<dir>": <file>: <what is wrong>` or
+ * `… <file> is corrupted or was changed (…)`. Tensor names and shapes are checked against a model by
  * `restoreCheckpoint`.
  * @example
  * ```ts
@@ -209,43 +222,74 @@ export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
     try {
       return await Deno.readFile(`${where}/${name}`);
     } catch (e) {
+      if (name === MANIFEST_FILE && e instanceof Deno.errors.NotFound) {
+        throw fail(
+          `${MANIFEST_FILE} is missing (a checkpoint of format 1, written before every file carried a digest, or ` +
+            `one whose manifest was removed): its files cannot be verified`,
+        );
+      }
       throw fail(`${name} is unreadable (${(e as Error).message})`);
     }
   };
-  const json = (name: string, bytes: Uint8Array) => {
+  let digests: Record<CheckpointFile, string>;
+  try {
+    digests = await parseManifest(await read(MANIFEST_FILE));
+  } catch (e) {
+    if (e instanceof CheckpointError) throw e;
+    throw fail(`${MANIFEST_FILE} ${(e as Error).message}`);
+  }
+  const bytes = {} as Record<CheckpointFile, Uint8Array>;
+  for (const name of CHECKPOINT_FILES) {
+    bytes[name] = await read(name);
+    const sum = await sha256Hex(bytes[name]);
+    if (sum !== digests[name]) {
+      throw fail(
+        `${name} is corrupted or was changed (SHA-256 ${sum.slice(0, 12)}…, ${MANIFEST_FILE} says ${
+          digests[name].slice(0, 12)
+        }…)`,
+      );
+    }
+  }
+  const json = (name: CheckpointFile) => {
     try {
-      const v = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+      const v = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes[name]));
       if (v === null || typeof v !== "object" || Array.isArray(v)) throw new Error("not an object");
       return v;
     } catch (e) {
       throw fail(`${name} is not a JSON object (${(e as Error).message})`);
     }
   };
-  const state = json("state.json", await read("state.json")) as StateFile;
+  const state = json("state.json") as StateFile;
   checkStateFile(state, (msg) => fail(`state.json ${msg}`));
   const files: Record<string, Record<string, DecodedTensor>> = {};
   for (const part of ["model", "optimizer"] as const) {
-    const bytes = await read(`${part}.safetensors`);
-    const sum = await sha256Hex(bytes);
-    if (sum !== state.sha256[part]) {
-      throw fail(
-        `${part}.safetensors is corrupted or was changed (SHA-256 ${sum.slice(0, 12)}…, state.json says ${
-          state.sha256[part].slice(0, 12)
-        }…)`,
-      );
-    }
     try {
-      files[part] = decodeSafetensors(bytes).tensors;
+      files[part] = decodeSafetensors(bytes[`${part}.safetensors`]).tensors;
     } catch (e) {
       throw fail(`${part}.safetensors: ${(e as Error).message}`);
     }
   }
   let config: TrainConfig;
   try {
-    config = resolveConfig([json("config.json", await read("config.json"))]);
+    config = resolveConfig([json("config.json")]);
   } catch (e) {
     if (e instanceof CheckpointError) throw e;
     throw fail(`config.json: ${(e as Error).message}`);
   }
-  return { config, model: files.model, optimizer: files.optimizer, state, dir: where };
+  return { config, model: files.model, optimizer: files.optimizer, state, dir: where, manifest: digests };
+}
+
+/**
+ * Whether `loadCheckpoint(dir)` would now read the very checkpoint `ckpt` (the same folder, the same manifest):
+ * a run that loaded its checkpoint before taking the run folder's lock checks this once it holds the lock.
+ */
+export async function isCurrentCheckpoint(dir: string, ckpt: Checkpoint): Promise<boolean> {
+  const where = (await exists(`${dir}/state.json`)) ? dir : `${dir}.prev`;
+  if (where !== ckpt.dir) return false;
+  try {
+    const now = await parseManifest(await Deno.readFile(`${where}/${MANIFEST_FILE}`));
+    return CHECKPOINT_FILES.every((f) => now[f] === ckpt.manifest[f]);
+  } catch {
+    return false;
+  }
 }

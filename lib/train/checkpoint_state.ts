@@ -6,6 +6,7 @@
 import type { RngState } from "../core/rng.ts";
 import type { TrainConfig } from "./config.ts";
 import type { DecodedTensor } from "./safetensors.ts";
+import type { CheckpointFile } from "./checkpoint_manifest.ts";
 
 /**
  * A checkpoint that cannot be used: missing, corrupted, from another model, or inconsistent with its run folder.
@@ -16,8 +17,11 @@ export class CheckpointError extends Error {
   override name = "CheckpointError";
 }
 
-/** Format version written into state.json. */
-export const CHECKPOINT_FORMAT = 1;
+/**
+ * Format version written into state.json. 2: every file is covered by `manifest.sha256` (format 1 kept the
+ * tensor files' SHA-256 in state.json and left state.json and config.json unprotected; it is refused).
+ */
+export const CHECKPOINT_FORMAT = 2;
 
 /** Where a run stands: everything needed to continue bit-for-bit. */
 export interface RunState {
@@ -43,8 +47,6 @@ export interface RunState {
 export interface StateFile extends RunState {
   /** `CHECKPOINT_FORMAT` of the writer. */
   format: number;
-  /** SHA-256 of model.safetensors and optimizer.safetensors. */
-  sha256: { model: string; optimizer: string };
 }
 
 /** A loaded checkpoint. */
@@ -59,6 +61,8 @@ export interface Checkpoint {
   state: StateFile;
   /** The folder actually read (the previous one if a swap was interrupted). */
   dir: string;
+  /** The SHA-256 of each file, as `manifest.sha256` lists them (and the files were checked to have). */
+  manifest: Record<CheckpointFile, string>;
 }
 
 /** Check state.json's fields, throwing `fail(message)` (the sampler state is checked by the sampler when a run resumes). */
@@ -83,11 +87,17 @@ export function checkStateFile(state: StateFile, fail: (msg: string) => Error): 
   if (state.sampler !== null && (typeof state.sampler !== "object" || Array.isArray(state.sampler))) {
     throw fail(`sampler is ${JSON.stringify(state.sampler)}, expected an object or null`);
   }
-  const sums = state.sha256 as unknown as Record<string, unknown> | undefined;
-  for (const part of ["model", "optimizer"]) {
-    const sum = sums?.[part];
-    if (typeof sum !== "string" || !/^[0-9a-f]{64}$/.test(sum)) {
-      throw fail(`sha256.${part} is ${JSON.stringify(sum)}, expected 64 hex digits`);
-    }
-  }
+  const known = new Set([
+    "format",
+    "step",
+    "tokens",
+    "flops",
+    "time",
+    "rng",
+    "sampler",
+    "metricsLines",
+    "skippedSteps",
+  ]);
+  const extra = Object.keys(state).find((k) => !known.has(k));
+  if (extra !== undefined) throw fail(`has an unknown field "${extra}"`);
 }

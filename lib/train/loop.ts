@@ -25,12 +25,15 @@ import {
   type Checkpoint,
   CheckpointError,
   checkResumable,
+  isCurrentCheckpoint,
   loadCheckpoint,
   restoreCheckpoint,
   type RunState,
   saveCheckpoint,
   settleCheckpoint,
 } from "./checkpoint.ts";
+import { acquireRunLock, type RunLock, runLockError, runLockHolder } from "./run_lock.ts";
+import { checkResumeChanges, CONFIG_HISTORY_FILE, configChanges, type ConfigHistoryEntry } from "./resume.ts";
 import { ConfigError, type TrainConfig } from "./config.ts";
 import { openTrainingData, type TrainingData } from "./data.ts";
 import { evaluate } from "./evaluate.ts";
@@ -58,8 +61,17 @@ export interface TrainOptions {
   config: TrainConfig;
   /** Folder for metrics.jsonl, config.json and checkpoint/ (null: keep nothing on disk). */
   runDir?: string | null;
-  /** Continue from runDir/checkpoint. */
+  /**
+   * Continue from runDir/checkpoint. `config` must equal the checkpoint's own config except for
+   * `RESUMABLE_KEYS` (see `resumeConfig`); each change is appended to runDir/config-history.jsonl, and a checkpoint
+   * with the new config is saved before the first step.
+   */
   resume?: boolean;
+  /**
+   * The run folder's lock, already taken by the caller (the CLI takes it before its own writes); it stays held
+   * when `train` returns. Without it, `train` takes runDir's lock itself and releases it when it returns.
+   */
+  lock?: RunLock;
   /** Every record, as it is written. */
   onRecord?: (r: RunRecord) => void;
   /** After each step. */
@@ -122,19 +134,50 @@ export class NonFiniteError extends Error {
   }
 }
 
-/** Train a NormFormer-family LM as the config says. */
+/**
+ * Load runDir's checkpoint to resume from; when it fails to load while another writer holds the run folder (and
+ * so may be mid-save), say that instead of blaming the files.
+ */
+export async function loadForResume(runDir: string): Promise<Checkpoint> {
+  try {
+    return await loadCheckpoint(`${runDir}/checkpoint`);
+  } catch (e) {
+    const holder = await runLockHolder(runDir);
+    throw holder ? runLockError(runDir, holder) : e;
+  }
+}
+
+/** Check that `cfg` may resume `ckpt`: the same model, and changes only to `RESUMABLE_KEYS`. */
+function checkResume(ckpt: Checkpoint, cfg: TrainConfig): void {
+  checkResumable(ckpt, cfg);
+  checkResumeChanges(
+    configChanges(ckpt.config, cfg),
+    ckpt.state.step,
+    (m) => new CheckpointError(`Cannot resume from "${ckpt.dir}": ${m[0].toLowerCase()}${m.slice(1)}`),
+  );
+}
+
+/**
+ * Train a NormFormer-family LM as the config says. With a run folder, the run is its folder's one writer (see
+ * `run_lock.ts`), and a fresh run that fails before its first update removes what it wrote there (and the folder,
+ * when it made it), so a failed start leaves nothing behind.
+ */
 export async function train(opts: TrainOptions): Promise<TrainResult> {
   const cfg = opts.config;
   const runDir = opts.runDir ?? null;
   const ckptDir = runDir ? `${runDir}/checkpoint` : null;
+  if (opts.lock && opts.lock.dir !== runDir) {
+    throw new Error(`The lock given is for "${opts.lock.dir}", not for the run folder "${runDir}"`);
+  }
   let ckpt: Checkpoint | null = null;
   if (opts.resume) {
-    if (!ckptDir) throw new Error("Cannot resume without a run folder");
-    ckpt = opts.checkpoint ?? await loadCheckpoint(ckptDir);
-    checkResumable(ckpt, cfg);
+    if (!runDir || !ckptDir) throw new Error("Cannot resume without a run folder");
+    ckpt = opts.checkpoint ?? await loadForResume(runDir);
+    checkResume(ckpt, cfg);
   }
   const data = opts.data ?? await openTrainingData(cfg, { onProgress: opts.onData });
-  if (ckpt?.state.sampler) {
+  const restoreSampler = (ckpt: Checkpoint) => {
+    if (!ckpt.state.sampler) return;
     const { batchSize, contextLength } = cfg;
     const state = ckpt.state.sampler as BatchSamplerState;
     try {
@@ -142,7 +185,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     } catch (e) {
       throw new CheckpointError(`Cannot resume from "${ckpt.dir}": state.json sampler: ${(e as Error).message}`);
     }
-  }
+  };
+  if (ckpt) restoreSampler(ckpt);
   setRng(new Rng(cfg.seed));
   const scaleValues = cfg.initScales && !ckpt
     ? await readScaleValues(cfg.initScales).catch((e) => {
@@ -150,14 +194,6 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     })
     : null;
   const model = new NormFormerLM(cfg);
-  if (scaleValues) {
-    try {
-      setLearnedScales(model, scaleValues);
-    } catch (e) {
-      model.dispose();
-      throw new ConfigError(`Invalid initScales "${cfg.initScales}": ${(e as Error).message}`);
-    }
-  }
   const optimizer = new AdamW(model.parameters(), {
     beta1: cfg.beta1,
     beta2: cfg.beta2,
@@ -165,14 +201,44 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     weightDecay: cfg.weightDecay,
     noDecay: cfg.noDecayNormsAndScales ? isNormOrScale : undefined,
   });
+  let ownLock: RunLock | null = null;
+  const progress: Progress = { step: 0, wrote: [] };
   try {
-    return await loop(opts, ckpt, data, model, optimizer);
+    if (scaleValues) {
+      try {
+        setLearnedScales(model, scaleValues);
+      } catch (e) {
+        throw new ConfigError(`Invalid initScales "${cfg.initScales}": ${(e as Error).message}`);
+      }
+    }
+    if (ckpt) restoreCheckpoint(ckpt, model, optimizer);
+    // Everything above only read; the lock comes before the first write, so a refused run changes nothing.
+    if (runDir && !opts.lock) ownLock = await acquireRunLock(runDir);
+    if (ckpt && ckptDir && !(await isCurrentCheckpoint(ckptDir, ckpt))) {
+      // Another writer saved between the read above and the lock: continue from what is there now.
+      ckpt = await loadCheckpoint(ckptDir);
+      checkResume(ckpt, cfg);
+      restoreSampler(ckpt);
+      restoreCheckpoint(ckpt, model, optimizer);
+    }
+    return await loop(opts, ckpt, data, model, optimizer, progress);
   } catch (e) {
     // A failed run leaks no device memory (notebooks and sweeps retry in one process).
     optimizer.dispose();
     model.dispose();
+    if (runDir && !ckpt && progress.step === 0) {
+      for (const f of progress.wrote) await Deno.remove(`${runDir}/${f}`).catch(() => {});
+    }
     throw e;
+  } finally {
+    await ownLock?.release();
   }
+}
+
+/** How far a run got, and the files of the run folder it wrote (for the clean-up of a failed start). */
+interface Progress {
+  step: number;
+  wrote: string[];
 }
 
 /** Steps, evaluations, records and checkpoints. */
@@ -182,12 +248,9 @@ async function loop(
   data: TrainingData,
   model: NormFormerLM,
   optimizer: AdamW,
+  progress: Progress,
 ): Promise<TrainResult> {
-  const cfg = opts.config;
   const runDir = opts.runDir ?? null;
-  const ckptDir = runDir ? `${runDir}/checkpoint` : null;
-  const named = model.namedParameters();
-  const params = named.map(([, p]) => p);
   const state: RunState = {
     step: 0,
     tokens: 0,
@@ -199,15 +262,40 @@ async function loop(
     skippedSteps: 0,
   };
   if (ckpt) {
-    restoreCheckpoint(ckpt, model, optimizer);
-    const { format: _f, sha256: _s, ...saved } = ckpt.state;
+    const { format: _f, ...saved } = ckpt.state;
     Object.assign(state, saved);
     setRng(Rng.fromState(ckpt.state.rng));
   }
   if (runDir && !ckpt) await Deno.mkdir(runDir, { recursive: true });
   // On resume, lines written after the checkpoint (a crash between checkpoints) are dropped here.
+  if (runDir && !ckpt) progress.wrote.push("metrics.jsonl");
   const log = runDir ? await MetricsLog.open(`${runDir}/metrics.jsonl`, state.metricsLines) : null;
-  if (runDir && !ckpt) {
+  try {
+    return await steps(opts, ckpt, data, model, optimizer, progress, state, log);
+  } finally {
+    log?.close();
+  }
+}
+
+/** The body of `loop` once metrics.jsonl is open (closed by the caller, whatever happens). */
+async function steps(
+  opts: TrainOptions,
+  ckpt: Checkpoint | null,
+  data: TrainingData,
+  model: NormFormerLM,
+  optimizer: AdamW,
+  progress: Progress,
+  state: RunState,
+  log: MetricsLog | null,
+): Promise<TrainResult> {
+  const cfg = opts.config;
+  const runDir = opts.runDir ?? null;
+  const ckptDir = runDir ? `${runDir}/checkpoint` : null;
+  const named = model.namedParameters();
+  const params = named.map(([, p]) => p);
+  const changes = ckpt ? configChanges(ckpt.config, cfg) : [];
+  if (runDir && (!ckpt || changes.length)) {
+    if (!ckpt) progress.wrote.push("config.json");
     await writeFileAtomic(`${runDir}/config.json`, new TextEncoder().encode(JSON.stringify(cfg, null, 2) + "\n"));
   }
   const emit = async (r: RunRecord) => {
@@ -228,6 +316,18 @@ async function loop(
   // A checkpoint resumed from (and so verified) may sit in checkpoint.prev beside a stale checkpoint.tmp.
   let lastSaved: string | null = ckpt && ckptDir ? await settleCheckpoint(ckptDir) : null;
   let lastSavedStep: number | null = ckpt ? ckpt.state.step : null;
+  if (runDir && changes.length) {
+    // The changes are recorded, then made durable at once: the checkpoint is saved again with the new config, so
+    // config.json, checkpoint/config.json and the history agree even if the run stops before its next save.
+    const entry: ConfigHistoryEntry = {
+      date: new Date().toISOString(),
+      step: state.step,
+      tokens: state.tokens,
+      changes,
+    };
+    await appendLine(`${runDir}/${CONFIG_HISTORY_FILE}`, JSON.stringify(entry));
+    await save();
+  }
   const B = cfg.batchSize, T = cfg.contextLength;
   const flopsPerStep = trainingFlopsPerToken(model.cfg, T) * B * T;
   let lastEval: EvalRecord | null = null;
@@ -248,104 +348,113 @@ async function loop(
     };
     await emit(lastEval);
   };
+  let stopped: TrainResult["stopped"] = "done";
   // A checkpoint at step 0 (interrupted before the first update) already holds the first evaluation's record.
   if (!ckpt && cfg.evalEvery > 0) await runEval();
-  let stopped: TrainResult["stopped"] = "done";
-  try {
-    while (state.step < cfg.steps) {
-      if (opts.signal?.aborted) {
-        stopped = "interrupted";
-        break;
-      }
-      const step = state.step + 1;
-      const lr = lrAt(step, cfg);
-      const batch = data.sampler.next();
-      const t0 = performance.now();
-      const probing = cfg.gradStats && cfg.actStatsEvery > 0 && step % cfg.actStatsEvery === 0;
-      const stats: ForwardStats | undefined = cfg.gradStats
-        ? {
-          attnLogitMax: [],
-          activations: probing ? { fc2In: [], attnOut: [], stream: [], fc2OutGrad: [] } : undefined,
-        }
-        : undefined;
-      const host = await tidyAsync(async () => {
-        const ids = tensor(batch.inputs, { shape: [B, T], dtype: "i32" });
-        const targets = tensor(batch.targets, { shape: [B, T], dtype: "i32" });
-        const computed = model.loss(ids, targets, stats);
-        const loss = opts.afterForward ? opts.afterForward(step, computed) : computed;
-        loss.backward();
-        opts.afterBackward?.(step, model);
-        const norm = cfg.clipNorm > 0 ? clipGradNorm(params, cfg.clipNorm) : gradNorm(params);
-        const act = stats?.activations;
-        const outGrad = act?.fc2OutGrad.map((probe) => {
-          const r = rms(probe.grad ?? probe); // no grad reaches it only if the loss ignores fc2 (never here)
-          probe.grad?.dispose();
-          probe.dispose();
-          return r;
-        }) ?? [];
-        const scalars = [
-          ...(stats?.attnLogitMax ?? []),
-          ...(act ? [...act.fc2In, ...outGrad, ...act.attnOut, ...act.stream] : []),
-        ];
-        const parts = [loss.reshape([1]), norm.reshape([1]), ...scalars.map((m) => m.reshape([1]))];
-        return await concat(parts, 0).toArray();
-      });
-      const [loss, norm] = host;
-      const record: TrainRecord = {
-        kind: "train",
-        step,
-        tokens: state.tokens + B * T,
-        flops: state.flops + flopsPerStep,
-        time: 0,
-        lr,
-        loss,
-        gradNorm: norm,
-      };
-      if (!Number.isFinite(loss) || !Number.isFinite(norm)) {
-        const bad = Number.isFinite(loss)
-          ? Object.entries(await gradNorms(named)).find(([, [l1]]) => !Number.isFinite(l1))
-          : undefined;
-        optimizer.zeroGrad();
-        if (!cfg.skipNonFinite) throw new NonFiniteError(step, bad?.[0] ?? null, lastSaved, loss, lastSavedStep);
-        record.skipped = true;
-        state.skippedSteps++;
-      } else {
-        if (cfg.gradStats) {
-          record.grads = await gradNorms(named);
-          const l = cfg.layers;
-          record.attnLogitMax = Array.from(host.slice(2, 2 + l));
-          if (probing) {
-            const at = (k: number) => Array.from(host.slice(2 + l * (k + 1), 2 + l * (k + 2)));
-            record.activations = { fc2In: at(0), fc2OutGrad: at(1), attnOut: at(2), stream: at(3) };
-          }
-        }
-        optimizer.step(lr);
-        optimizer.zeroGrad();
-      }
-      state.time += (performance.now() - t0) / 1000;
-      state.step = step;
-      state.tokens = record.tokens;
-      state.flops = record.flops;
-      record.time = state.time;
-      await emit(record);
-      opts.onProgress?.({
-        step,
-        steps: cfg.steps,
-        loss,
-        lr,
-        tokensPerSecond: state.tokens / Math.max(state.time, 1e-9),
-        etaSeconds: (cfg.steps - step) * state.time / step,
-      });
-      if (cfg.evalEvery > 0 && (step % cfg.evalEvery === 0 || step === cfg.steps)) await runEval();
-      if (cfg.checkpointEvery > 0 && step % cfg.checkpointEvery === 0 || step === cfg.steps) {
-        await save();
-        lastSaved = ckptDir;
-        lastSavedStep = step;
-      }
+  while (state.step < cfg.steps) {
+    if (opts.signal?.aborted) {
+      stopped = "interrupted";
+      break;
     }
-    if (stopped === "interrupted") await save();
-  } finally {
-    log?.close();
+    const step = state.step + 1;
+    const lr = lrAt(step, cfg);
+    const batch = data.sampler.next();
+    const t0 = performance.now();
+    const probing = cfg.gradStats && cfg.actStatsEvery > 0 && step % cfg.actStatsEvery === 0;
+    const stats: ForwardStats | undefined = cfg.gradStats
+      ? {
+        attnLogitMax: [],
+        activations: probing ? { fc2In: [], attnOut: [], stream: [], fc2OutGrad: [] } : undefined,
+      }
+      : undefined;
+    const host = await tidyAsync(async () => {
+      const ids = tensor(batch.inputs, { shape: [B, T], dtype: "i32" });
+      const targets = tensor(batch.targets, { shape: [B, T], dtype: "i32" });
+      const computed = model.loss(ids, targets, stats);
+      const loss = opts.afterForward ? opts.afterForward(step, computed) : computed;
+      loss.backward();
+      opts.afterBackward?.(step, model);
+      const norm = cfg.clipNorm > 0 ? clipGradNorm(params, cfg.clipNorm) : gradNorm(params);
+      const act = stats?.activations;
+      const outGrad = act?.fc2OutGrad.map((probe) => {
+        const r = rms(probe.grad ?? probe); // no grad reaches it only if the loss ignores fc2 (never here)
+        probe.grad?.dispose();
+        probe.dispose();
+        return r;
+      }) ?? [];
+      const scalars = [
+        ...(stats?.attnLogitMax ?? []),
+        ...(act ? [...act.fc2In, ...outGrad, ...act.attnOut, ...act.stream] : []),
+      ];
+      const parts = [loss.reshape([1]), norm.reshape([1]), ...scalars.map((m) => m.reshape([1]))];
+      return await concat(parts, 0).toArray();
+    });
+    const [loss, norm] = host;
+    const record: TrainRecord = {
+      kind: "train",
+      step,
+      tokens: state.tokens + B * T,
+      flops: state.flops + flopsPerStep,
+      time: 0,
+      lr,
+      loss,
+      gradNorm: norm,
+    };
+    if (!Number.isFinite(loss) || !Number.isFinite(norm)) {
+      const bad = Number.isFinite(loss)
+        ? Object.entries(await gradNorms(named)).find(([, [l1]]) => !Number.isFinite(l1))
+        : undefined;
+      optimizer.zeroGrad();
+      if (!cfg.skipNonFinite) throw new NonFiniteError(step, bad?.[0] ?? null, lastSaved, loss, lastSavedStep);
+      record.skipped = true;
+      state.skippedSteps++;
+    } else {
+      if (cfg.gradStats) {
+        record.grads = await gradNorms(named);
+        const l = cfg.layers;
+        record.attnLogitMax = Array.from(host.slice(2, 2 + l));
+        if (probing) {
+          const at = (k: number) => Array.from(host.slice(2 + l * (k + 1), 2 + l * (k + 2)));
+          record.activations = { fc2In: at(0), fc2OutGrad: at(1), attnOut: at(2), stream: at(3) };
+        }
+      }
+      optimizer.step(lr);
+      optimizer.zeroGrad();
+    }
+    state.time += (performance.now() - t0) / 1000;
+    state.step = step;
+    progress.step = step;
+    state.tokens = record.tokens;
+    state.flops = record.flops;
+    record.time = state.time;
+    await emit(record);
+    opts.onProgress?.({
+      step,
+      steps: cfg.steps,
+      loss,
+      lr,
+      tokensPerSecond: state.tokens / Math.max(state.time, 1e-9),
+      etaSeconds: (cfg.steps - step) * state.time / step,
+    });
+    if (cfg.evalEvery > 0 && (step % cfg.evalEvery === 0 || step === cfg.steps)) await runEval();
+    if (cfg.checkpointEvery > 0 && step % cfg.checkpointEvery === 0 || step === cfg.steps) {
+      await save();
+      lastSaved = ckptDir;
+      lastSavedStep = step;
+    }
   }
+  if (stopped === "interrupted") await save();
   return { model, optimizer, data, step: state.step, stopped, lastEval };
+}
+
+/** Append one line to a small text file atomically (the whole file is rewritten). */
+async function appendLine(path: string, line: string): Promise<void> {
+  let text = "";
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  if (text && !text.endsWith("\n")) text += "\n";
+  await writeFileAtomic(path, new TextEncoder().encode(text + line + "\n"));
 }

@@ -1,12 +1,14 @@
 /**
- * Hostile checkpoints, case by case, with valid checksums (so only the content is wrong): missing or extra tensors,
+ * Hostile checkpoints, case by case, with a re-signed manifest.sha256 (so only the content is wrong, as a deliberate
+ * edit would leave it): missing or extra tensors,
  * shapes or dtypes that disagree with the config, a config.json with wrong types or unknown keys, a state.json with
  * bad fields or a sampler from other data. Resuming (`train`) and loading for eval/sample/grads
  * (`modelFromCheckpoint`) both throw a `CheckpointError` that names the checkpoint, the file and the problem.
  * @module
  */
-import { assertEquals } from "../assert.ts";
+import { assert, assertEquals } from "../assert.ts";
 import { init } from "../../lib/core/init.ts";
+import { MANIFEST_FILE, signCheckpoint } from "../../lib/train/checkpoint_manifest.ts";
 import { sha256Hex } from "../../lib/data/hash.ts";
 import { resolveConfig } from "../../lib/train/config.ts";
 import { CheckpointError } from "../../lib/train/checkpoint.ts";
@@ -47,7 +49,6 @@ async function damaged(
     const tensors = decodeSafetensors(bytes).tensors as Tensors;
     const out = edit[part] ? (edit[part]!(tensors), encodeSafetensors(tensors)) : bytes;
     await Deno.writeFile(`${ck}/${part}.safetensors`, out);
-    state.sha256[part] = await sha256Hex(out);
   }
   const cfg = JSON.parse(await Deno.readTextFile(`${pristine}/checkpoint/config.json`));
   // An edit mutates in place; an object it returns replaces the file's contents.
@@ -57,6 +58,7 @@ async function damaged(
   };
   await Deno.writeTextFile(`${ck}/config.json`, JSON.stringify(apply(edit.config, cfg)));
   await Deno.writeTextFile(`${ck}/state.json`, JSON.stringify(apply(edit.state, state)));
+  await signCheckpoint(ck);
   return dir;
 }
 
@@ -123,7 +125,7 @@ const CASES: [string, Parameters<typeof damaged>[0], RegExp][] = [
   ],
   ["state.json step -1", { state: (s) => (s.step = -1) }, /state.json step is -1, expected an integer ≥ 0/],
   ['state.json step "2"', { state: (s) => (s.step = "2") }, /state.json step is "2"/],
-  ["state.json format 2", { state: (s) => (s.format = 2) }, /state.json format is 2, expected 1/],
+  ["state.json format 1", { state: (s) => (s.format = 1) }, /state.json format is 1, expected 2/],
   [
     "state.json rng of three words",
     { state: (s) => void (s.rng = [1, 2, 3]) },
@@ -135,9 +137,9 @@ const CASES: [string, Parameters<typeof damaged>[0], RegExp][] = [
     /state.json skippedSteps 9 exceeds step 2/,
   ],
   [
-    "state.json without sha256",
-    { state: (s) => void delete s.sha256 },
-    /state.json sha256.model is undefined, expected 64 hex digits/,
+    "state.json with format 1's sha256 field",
+    { state: (s) => void (s.sha256 = { model: "0".repeat(64), optimizer: "0".repeat(64) }) },
+    /state.json has an unknown field "sha256"/,
   ],
 ];
 
@@ -175,6 +177,62 @@ Deno.test("checkpoint counting more metrics lines than metrics.jsonl has: resume
     CheckpointError,
     /^Cannot resume metrics: .* has \d+ lines/,
   );
+  await Deno.remove(dir, { recursive: true });
+});
+
+/** A copy of the pristine run whose manifest `edit` rewrites (as text), without re-signing anything. */
+async function withManifest(edit: (text: string) => string | null) {
+  const dir = await damaged({});
+  const path = `${dir}/checkpoint/${MANIFEST_FILE}`;
+  const text = edit(await Deno.readTextFile(path));
+  if (text === null) await Deno.remove(path);
+  else await Deno.writeTextFile(path, text);
+  return dir;
+}
+
+const MANIFEST_CASES: [string, (text: string) => string | null, RegExp][] = [
+  ["missing (format 1)", () => null, /manifest.sha256 is missing \(a checkpoint of format 1/],
+  ["empty", () => "", /manifest.sha256 does not end with its own digest line/],
+  [
+    "with a flipped digit",
+    (t) => t.replace(/^([0-9a-f])/m, (d) => (d === "0" ? "1" : "0")),
+    /manifest.sha256 is corrupted or was changed \(its lines hash to/,
+  ],
+  ["cut short", (t) => t.slice(0, t.length - 10), /manifest.sha256 does not end with its own digest line/],
+];
+
+for (const [what, edit, pattern] of MANIFEST_CASES) {
+  Deno.test(`checkpoint with a manifest ${what}: resume and load fail naming manifest.sha256`, async () => {
+    const dir = await withManifest(edit);
+    const before = await snapshot(dir);
+    await rejectsWith(() => train({ config, runDir: dir, resume: true }), CheckpointError, pattern);
+    await rejectsWith(() => modelFromCheckpoint(`${dir}/checkpoint`), CheckpointError, pattern);
+    assertEquals(await snapshot(dir), before, "a refused checkpoint changes nothing");
+    await Deno.remove(dir, { recursive: true });
+  });
+}
+
+Deno.test("checkpoint with a manifest re-signed but not listing config.json: refused", async () => {
+  const dir = await damaged({});
+  const path = `${dir}/checkpoint/${MANIFEST_FILE}`;
+  const text = await Deno.readTextFile(path);
+  // Drop the config.json line and sign the rest as encodeManifest does.
+  const lines = text.split("\n").filter((l) => !l.endsWith("  config.json") && !l.startsWith("# SHA-256 of"));
+  const body = lines.filter(Boolean).join("\n") + "\n";
+  await Deno.writeTextFile(path, `${body}# SHA-256 of the lines above: ${await sha256Hex(body)}\n`);
+  await rejectsWith(() => modelFromCheckpoint(`${dir}/checkpoint`), CheckpointError, /does not list config.json/);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("checkpoint edited by hand without re-signing (step 2 → 3): refused naming state.json", async () => {
+  const dir = await damaged({});
+  const path = `${dir}/checkpoint/state.json`;
+  const text = await Deno.readTextFile(path);
+  assert.ok(text.includes('"step":2'), text);
+  await Deno.writeTextFile(path, text.replace('"step":2', '"step":3'));
+  const pattern = /^Cannot load checkpoint ".*": state.json is corrupted or was changed \(SHA-256 [0-9a-f]{12}…/;
+  await rejectsWith(() => train({ config, runDir: dir, resume: true }), CheckpointError, pattern);
+  await rejectsWith(() => modelFromCheckpoint(`${dir}/checkpoint`), CheckpointError, pattern);
   await Deno.remove(dir, { recursive: true });
 });
 

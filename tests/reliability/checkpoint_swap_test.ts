@@ -73,6 +73,7 @@ Deno.test("saveCheckpoint: a crash at any point of a save leaves the old or the 
     "optimizer written",
     "config written",
     "state written",
+    "manifest written",
     "old moved to prev",
     "new in place",
     "prev removed",
@@ -112,11 +113,9 @@ Deno.test("loadCheckpoint: falls back to <dir>.prev only when <dir> has no state
   assertEquals((await loadCheckpoint(dir)).state.step, 10);
   // A complete <dir> that fails verification is an error, not a silent step back to an older <dir>.prev.
   await copyTree(dir, `${dir}.prev`);
-  const state = JSON.parse(await Deno.readTextFile(`${dir}/state.json`));
-  await Deno.writeTextFile(
-    `${dir}/state.json`,
-    JSON.stringify({ ...state, sha256: { ...state.sha256, model: "0".repeat(64) } }),
-  );
+  const model = await Deno.readFile(`${dir}/model.safetensors`);
+  model[model.length - 1] ^= 1;
+  await Deno.writeFile(`${dir}/model.safetensors`, model);
   await rejectsWith(() => loadCheckpoint(dir), CheckpointError, /model.safetensors is corrupted or was changed/);
   await Deno.remove(root, { recursive: true });
 });

@@ -7,8 +7,10 @@
  */
 import { assert, assertEquals } from "../assert.ts";
 import { cli, snapshot, TINY_FLAGS } from "./_helpers.ts";
+import { acquireRunLock, type RunLock } from "../../lib/train/run_lock.ts";
 
 const root = await Deno.makeTempDir();
+const busy: RunLock[] = [];
 {
   const r = await cli("train", [...TINY_FLAGS, "--steps=2", "--evalEvery=0", "--out", root, "--name", "good"]);
   if (r.code !== 0) throw new Error(`setup run failed: ${r.stderr}`);
@@ -20,6 +22,20 @@ const root = await Deno.makeTempDir();
   const model = await Deno.readFile(`${root}/corrupt/checkpoint/model.safetensors`);
   model[model.length - 3] ^= 0x40;
   await Deno.writeFile(`${root}/corrupt/checkpoint/model.safetensors`, model);
+  // Copies of the good run: "edited" with state.json's step changed by hand, "edited-config" with config.json's lr,
+  // "busy" held by this process's lock for the whole test.
+  for (const name of ["edited", "edited-config", "busy"]) {
+    await Deno.mkdir(`${root}/${name}/checkpoint`, { recursive: true });
+    for (const f of ["metrics.jsonl", "config.json"]) await Deno.copyFile(`${root}/good/${f}`, `${root}/${name}/${f}`);
+    for (const e of Deno.readDirSync(`${root}/good/checkpoint`)) {
+      await Deno.copyFile(`${root}/good/checkpoint/${e.name}`, `${root}/${name}/checkpoint/${e.name}`);
+    }
+  }
+  const state = `${root}/edited/checkpoint/state.json`;
+  await Deno.writeTextFile(state, (await Deno.readTextFile(state)).replace('"step": 2', '"step": 3'));
+  const cfg = `${root}/edited-config/checkpoint/config.json`;
+  await Deno.writeTextFile(cfg, (await Deno.readTextFile(cfg)).replace('"lr": 0.001', '"lr": 0.003'));
+  busy.push(await acquireRunLock(`${root}/busy`), await acquireRunLock(`${root}/busy-fresh`));
   await Deno.writeTextFile(`${root}/afile`, "a regular file\n");
   await Deno.writeTextFile(`${root}/tiny.txt`, "just a few words\n");
   await Deno.writeTextFile(`${root}/bad.json`, "{ steps: 3 ");
@@ -28,7 +44,7 @@ const root = await Deno.makeTempDir();
   await Deno.writeFile(`${root}/binary.dat`, new Uint8Array([0xff, 0xfe, 0x00, 0xc3, 0x28]));
 }
 const OUT = ["--out", `${root}/runs`];
-const GOOD = `${root}/good/checkpoint`, CORRUPT = `${root}/corrupt/checkpoint`;
+const GOOD = `${root}/good/checkpoint`, CORRUPT = `${root}/corrupt/checkpoint`, EDITED = `${root}/edited/checkpoint`;
 
 /** [command, args, what stderr's error line must say]. Train cases get TINY_FLAGS first. */
 const CASES: [string, string[], RegExp][] = [
@@ -75,7 +91,23 @@ const CASES: [string, string[], RegExp][] = [
   ["train", [...OUT, "--resume"], /Cannot resume ".*": it has no checkpoint/],
   ["train", ["--out", root, "--name", "good", "--steps=4"], /already has a checkpoint: pass --resume/],
   ["train", ["--out", root, "--name", "corrupt", "--steps=4", "--resume"], /model.safetensors is corrupted/],
-  ["train", ["--out", root, "--name", "good", "--steps=4", "--resume", "--arch=preln"], /has arch "normformer"/],
+  [
+    "train",
+    ["--out", root, "--name", "good", "--steps=4", "--resume", "--arch=preln"],
+    /Cannot change arch when resuming \(run was trained with "normformer", asked for "preln"\)/,
+  ],
+  [
+    "train",
+    ["--out", root, "--name", "good", "--resume", "--lr=3e-4"],
+    /Cannot change lr when resuming \(run was trained with 0.001, asked for 0.0003\): only steps, /,
+  ],
+  ["train", ["--out", root, "--name", "good", "--resume", "--seed=2"], /Cannot change seed when resuming/],
+  ["train", ["--out", root, "--name", "edited", "--resume"], /edited\/checkpoint": state.json is corrupted or was/],
+  ["eval", ["--checkpoint", EDITED], /Cannot load checkpoint ".*edited\/checkpoint": state.json is corrupted or/],
+  ["eval", ["--checkpoint", `${root}/edited-config/checkpoint`], /config.json is corrupted or was changed/],
+  // A run folder another writer holds (this test process holds busy/run.lock).
+  ["train", ["--out", root, "--name", "busy", "--resume", "--steps=4"], /Run folder ".*busy" is in use by pid \d+ on /],
+  ["train", ["--out", root, "--name", "busy-fresh"], /Run folder ".*busy-fresh" is in use by pid \d+ on .*run.lock/],
   // eval / sample / grads.
   ["eval", [], /Missing --checkpoint DIR/],
   ["eval", ["--checkpoint", `${root}/nope`], /Cannot load checkpoint ".*nope": no state.json there/],
@@ -118,7 +150,10 @@ for (const [command, args, pattern] of CASES) {
       assertEquals(r.stdout, "");
       assertEquals(await snapshot(root), before, "the command wrote or changed something");
     } finally {
-      if (--remaining === 0) await Deno.remove(root, { recursive: true });
+      if (--remaining === 0) {
+        for (const lock of busy) await lock.release();
+        await Deno.remove(root, { recursive: true });
+      }
     }
   });
 }
