@@ -20,7 +20,7 @@ import { train } from "../lib/train/loop.ts";
 import { generate } from "../lib/train/generate.ts";
 import { getTokenizer } from "../lib/data/tokenizers.ts";
 import type { EvalRecord, RunRecord } from "../lib/metrics/records.ts";
-import { display, learnedScaleBoxes, lossCurve } from "../lib/plot/mod.ts";
+import { display, flushOutputs, learnedScaleBoxes, lossCurve } from "../lib/plot/mod.ts";
 
 await nk.init({ backend: "cpu" });
 const quick = Deno.env.get("NK_NOTEBOOK_SIZE") === "quick";
@@ -33,6 +33,7 @@ const config = resolveConfig([{
   evalTokens: 4096,
 }]);
 console.log(`${config.layers} layers, d=${config.dModel}, ${config.heads} heads, context ${config.contextLength}`);
+await flushOutputs();
 
 // %% [markdown]
 // ## The model
@@ -46,6 +47,7 @@ const count = nk.paramCount(config);
 const names = model.namedParameters().map(([name]) => name);
 console.log(`${count.total.toLocaleString("en")} parameters, ${count.extraPerLayer} added by NormFormer per layer`);
 console.log(`layer 0: ${names.filter((n) => n.startsWith("decoder.layers.0.")).map((n) => n.slice(17)).join(", ")}`);
+await flushOutputs();
 
 // %% [markdown]
 // ## Training
@@ -63,6 +65,7 @@ console.log(
   `${result.step} steps in ${((performance.now() - t0) / 1000).toFixed(1)} s; ` +
     `valid loss ${evals[0].loss.toFixed(3)} → ${last.loss.toFixed(3)} nats/token (${last.bpb.toFixed(2)} bits/byte)`,
 );
+await flushOutputs();
 
 // %% [markdown]
 // ## Loss curve
@@ -96,3 +99,4 @@ const ids = await generate(result.model, Array.from(tokenizer.encode(prompt)), {
   rng: new nk.Rng(0),
 });
 console.log(prompt + tokenizer.decode(ids));
+await flushOutputs();

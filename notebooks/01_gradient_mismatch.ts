@@ -57,6 +57,7 @@ console.log(
     describeRun(post)
   }`,
 );
+await plot.flushOutputs();
 
 // %% [markdown]
 // ## Section 1 (S6): fc2 gradient ratio, first layer / last layer
@@ -64,18 +65,20 @@ console.log(
 // %%
 const cell = (s: { mean: number; std: number; n: number } | null) =>
   s ? `${fmtMeanStd(s, 2)}${s.n > 1 ? ` (n = ${s.n})` : ""}` : "—";
-Deno.jupyter.md`Mean over steps ${from}–${steps} of each layer's Σ|∂loss/∂W_fc2|, then layer 0 / layer ${
-  (configOf(pvc, Object.keys(pvc.runs)[0]).layers as number) - 1
-}; mean ± std over seeds.
+await plot.show(
+  plot.md`Mean over steps ${from}–${steps} of each layer's Σ|∂loss/∂W_fc2|, then layer 0 / layer ${
+    (configOf(pvc, Object.keys(pvc.runs)[0]).layers as number) - 1
+  }; mean ± std over seeds.
 
 | peak LR | Post-LN | Pre-LN | NormFormer |
 |---|---|---|---|
 ${
-  lrs.map((lr, i) =>
-    `| ${fmtLr(lr)} | ${cell(cells[i].postln)} | ${cell(cells[i].preln)} | ${cell(cells[i].normformer)} |`
-  ).join("\n")
-}
-| paper (≈, 12 layers, step 600) | < 1 | ${PAPER_GRAD_RATIO.preln} | ${PAPER_GRAD_RATIO.normformer} |`;
+    lrs.map((lr, i) =>
+      `| ${fmtLr(lr)} | ${cell(cells[i].postln)} | ${cell(cells[i].preln)} | ${cell(cells[i].normformer)} |`
+    ).join("\n")
+  }
+| paper (≈, 12 layers, step 600) | < 1 | ${PAPER_GRAD_RATIO.preln} | ${PAPER_GRAD_RATIO.normformer} |`,
+);
 
 // %% [markdown]
 // ## The curves behind the ratio (seed 1 at lr 1e-3; log y, after the first 25 steps)
@@ -105,7 +108,7 @@ const decomp = (arch: string, res: Results, lr: number) => {
   return { ratio: m("ratio"), outGrad: m("outGrad"), input: m("input"), remainder: m("remainder"), all: d };
 };
 const decs = Object.fromEntries(sources.map(([arch, res]) => [arch, decomp(arch, res, lr0)]));
-Deno.jupyter.md`At lr ${fmtLr(lr0)}:
+await plot.show(plot.md`At lr ${fmtLr(lr0)}:
 
 | arch | fc2 grad ratio | = output-gradient ratio | × input ratio | × remainder |
 |---|---|---|---|---|
@@ -117,7 +120,7 @@ ${
       } |`
       : `| ${ARCH_LABEL[sources[i][0]]} | — | | | |`
   ).join("\n")
-}`;
+}`);
 
 // %%
 const quantities = {
@@ -174,22 +177,24 @@ const factors = pre && nf
   ]] as const)
   : [];
 const main = [...factors].sort((a, b) => Math.abs(Math.log(a[1])) - Math.abs(Math.log(b[1]))).at(-1);
-Deno.jupyter.md`- The paper's ordering Post-LN < NormFormer < Pre-LN holds at ${
-  commonLrs.filter((_, j) => ordered(lrs.indexOf(commonLrs[j]))).map(fmtLr).join(", ") || "no LR"
-} of the LRs where all three were run (${commonLrs.map(fmtLr).join(", ")}).
+await plot.show(
+  plot.md`- The paper's ordering Post-LN < NormFormer < Pre-LN holds at ${
+    commonLrs.filter((_, j) => ordered(lrs.indexOf(commonLrs[j]))).map(fmtLr).join(", ") || "no LR"
+  } of the LRs where all three were run (${commonLrs.map(fmtLr).join(", ")}).
 - NormFormer's ratio is below Pre-LN's at ${nfBelow.length} of ${
-  lrs.filter((_, i) => cells[i].preln && cells[i].normformer).length
-} LRs (${nfBelow.map(fmtLr).join(", ") || "none"}).
+    lrs.filter((_, i) => cells[i].preln && cells[i].normformer).length
+  } LRs (${nfBelow.map(fmtLr).join(", ") || "none"}).
 ${
-  main && pre && nf
-    ? `- At lr ${fmtLr(lr0)} NormFormer's ratio is ${
-      (nf.ratio / pre.ratio).toFixed(2)
-    }× Pre-LN's; by factor: output gradient ${factors[0][1].toFixed(2)}×, input ${
-      factors[1][1].toFixed(2)
-    }×, remainder ${factors[2][1].toFixed(2)}×. The largest change is in the ${main[0]} factor.`
-    : ""
-}
-- Magnitudes are not the paper's: 6 layers and 300 updates of a d = 128 model against 12 layers and 600 updates at 125M.`;
+    main && pre && nf
+      ? `- At lr ${fmtLr(lr0)} NormFormer's ratio is ${
+        (nf.ratio / pre.ratio).toFixed(2)
+      }× Pre-LN's; by factor: output gradient ${factors[0][1].toFixed(2)}×, input ${
+        factors[1][1].toFixed(2)
+      }×, remainder ${factors[2][1].toFixed(2)}×. The largest change is in the ${main[0]} factor.`
+      : ""
+  }
+- Magnitudes are not the paper's: 6 layers and 300 updates of a d = 128 model against 12 layers and 600 updates at 125M.`,
+);
 
 // %% [markdown]
 // ## Section 2 (T0, 12 layers): the paper's depth on this budget
@@ -215,7 +220,7 @@ const t0Rows = Object.keys(t0.runs).map((n) => {
   };
 });
 const t0Of = (n: string) => t0Rows.find((r) => r.n === n);
-Deno.jupyter.md`| run | ratio, mean over the last third | ratio at the last step (20-step average) |
+await plot.show(plot.md`| run | ratio, mean over the last third | ratio at the last step (20-step average) |
 |---|---|---|
 ${t0Rows.map((r) => `| ${r.label} | ${r.window.toFixed(2)} | ${r.final.toFixed(2)} |`).join("\n")}
 
@@ -237,7 +242,7 @@ ${
         : "even the paper's gains do not reorder the ratio here"
     }.`
     : "The counterfactual run has not been made yet (`deno task experiment gradient_mismatch_t0 --only normformer_paper_gains`)."
-}`;
+}`);
 
 // %%
 await plot.display(plot.gradNormPanels(
@@ -267,3 +272,4 @@ if (quick || rerunRequested) {
     }`,
   );
 }
+await plot.flushOutputs();

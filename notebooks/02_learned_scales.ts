@@ -32,6 +32,7 @@ const lastScales = (records: RunRecord[]) =>
 const topLr = valuesOf(pvc, "lr").at(-1)!;
 const top = runsWhere(pvc, { arch: "normformer", lr: topLr });
 console.log(`S6: ${describeRun(pvc, top[0])}\nT0: ${describeRun(t0)}`);
+await plot.flushOutputs();
 
 // %% [markdown]
 // ## How far could the gains move? Σ lr, ours against the paper's
@@ -42,7 +43,7 @@ const sums = valuesOf(pvc, "lr").map((lr) => ({
   sum: sumLr(pvc.runs[runsWhere(pvc, { arch: "normformer", lr })[0]]),
 }));
 const t0Sum = sumLr(t0.runs.decay_all);
-Deno.jupyter.md`| run | Σ lr over its updates | share of the paper's |
+await plot.show(plot.md`| run | Σ lr over its updates | share of the paper's |
 |---|---|---|
 | paper, 125M (3e-3 peak, 572,204 updates) | ${paperSum.toFixed(0)} | 100% |
 ${
@@ -54,7 +55,7 @@ ${
 }
 | T0 NormFormer (learned_scales, 400 updates) | ${t0Sum.toFixed(3)} | ${(100 * t0Sum / paperSum).toFixed(4)}% |
 
-Our largest Σ lr is ${(paperSum / Math.max(...sums.map((s) => s.sum), t0Sum)).toFixed(0)}× smaller than the paper's.`;
+Our largest Σ lr is ${(paperSum / Math.max(...sums.map((s) => s.sum), t0Sum)).toFixed(0)}× smaller than the paper's.`);
 
 // %% [markdown]
 // ## The gains of the highest-LR S6 runs (lr 1e-2), seed 1; paper medians are for 12 layers and not overlaid
@@ -79,22 +80,24 @@ const meanByLayer = (k: (typeof kinds)[number]) =>
   perSeed[k][0].map((_, l) => meanStd(perSeed[k].map((s) => s[l])).mean);
 const slopes = Object.fromEntries(kinds.map((k) => [k, meanStd(perSeed[k].map(slope))]));
 const moved = Math.max(...kinds.flatMap((k) => perSeed[k].flat().map((v) => Math.abs(v - 1))));
-Deno.jupyter.md`Per-layer medians, mean over ${top.length} seeds, and the slope per layer (mean ± std over seeds):
+await plot.show(
+  plot.md`Per-layer medians, mean over ${top.length} seeds, and the slope per layer (mean ± std over seeds):
 
 | scale | ours, layers 0–${
-  perSeed.ffnNorm[0].length - 1
-} | slope per layer, ours | paper, layers 0–11 (≈) | slope, paper |
+    perSeed.ffnNorm[0].length - 1
+  } | slope per layer, ours | paper, layers 0–11 (≈) | slope, paper |
 |---|---|---|---|---|
 ${
-  kinds.map((k) =>
-    `| ${k} | ${meanByLayer(k).map((x) => x.toFixed(3)).join(" ")} | ${slopes[k].mean.toFixed(4)} ± ${
-      slopes[k].std.toFixed(4)
-    } | ${PAPER_SCALE_MEDIANS[k].map((x) => x.toFixed(2)).join(" ")} | ${slope(PAPER_SCALE_MEDIANS[k]).toFixed(3)} |`
-  ).join("\n")
-}
+    kinds.map((k) =>
+      `| ${k} | ${meanByLayer(k).map((x) => x.toFixed(3)).join(" ")} | ${slopes[k].mean.toFixed(4)} ± ${
+        slopes[k].std.toFixed(4)
+      } | ${PAPER_SCALE_MEDIANS[k].map((x) => x.toFixed(2)).join(" ")} | ${slope(PAPER_SCALE_MEDIANS[k]).toFixed(3)} |`
+    ).join("\n")
+  }
 
 The largest distance of any per-layer median from its initial value 1 is ${moved.toFixed(3)}; the paper's medians are
-up to ${Math.max(...kinds.flatMap((k) => PAPER_SCALE_MEDIANS[k].map((v) => Math.abs(v - 1)))).toFixed(2)} away.`;
+up to ${Math.max(...kinds.flatMap((k) => PAPER_SCALE_MEDIANS[k].map((v) => Math.abs(v - 1)))).toFixed(2)} away.`,
+);
 
 // %% [markdown]
 // ## What can and cannot be said
@@ -104,19 +107,21 @@ up to ${Math.max(...kinds.flatMap((k) => PAPER_SCALE_MEDIANS[k].map((v) => Math.
 // %%
 const ffnRise = slopes.ffnNorm.mean > 0 && slopes.ffnNorm.mean > 2 * slopes.ffnNorm.std;
 const paBelow = meanByLayer("postAttnNorm").every((m) => m < 1);
-Deno.jupyter.md`- With ${
-  (paperSum / Math.max(...sums.map((s) => s.sum))).toFixed(0)
-}× less Σ lr than the paper's run, the gains have moved at most ${moved.toFixed(3)} from 1, against up to ${
-  Math.max(...kinds.flatMap((k) => PAPER_SCALE_MEDIANS[k].map((v) => Math.abs(v - 1)))).toFixed(2)
-} in Fig. 4: **Fig. 4's pattern cannot be tested on this budget.**
+await plot.show(
+  plot.md`- With ${
+    (paperSum / Math.max(...sums.map((s) => s.sum))).toFixed(0)
+  }× less Σ lr than the paper's run, the gains have moved at most ${moved.toFixed(3)} from 1, against up to ${
+    Math.max(...kinds.flatMap((k) => PAPER_SCALE_MEDIANS[k].map((v) => Math.abs(v - 1)))).toFixed(2)
+  } in Fig. 4: **Fig. 4's pattern cannot be tested on this budget.**
 - Direction only: the FFN-LN gains ${
-  ffnRise
-    ? "rise with depth (slope more than 2 std above 0), the paper's direction"
-    : "show no rise with depth that exceeds 2 std of the seeds"
-}; the post-attention-LN gains are ${
-  paBelow ? "below 1 in every layer, the paper's direction" : "not below 1 in every layer"
-}. Both are statements about a start, not about the trained values the paper reports.
-- Notebook 01's counterfactual (gains set to Fig. 4's medians in a 12-layer model) shows what those values would do.`;
+    ffnRise
+      ? "rise with depth (slope more than 2 std above 0), the paper's direction"
+      : "show no rise with depth that exceeds 2 std of the seeds"
+  }; the post-attention-LN gains are ${
+    paBelow ? "below 1 in every layer, the paper's direction" : "not below 1 in every layer"
+  }. Both are statements about a start, not about the trained values the paper reports.
+- Notebook 01's counterfactual (gains set to Fig. 4's medians in a 12-layer model) shows what those values would do.`,
+);
 
 // %% [markdown]
 // ## T0 (12 layers, 400 updates): with and without weight decay on the scales
@@ -132,7 +137,7 @@ await plot.display(
 );
 const t0Medians = Object.fromEntries(kinds.map((k) => [k, scaleMedians(t0.runs.decay_all, k)]));
 const t0NoDecay = Object.fromEntries(kinds.map((k) => [k, scaleMedians(t0.runs.no_decay_on_scales, k)]));
-Deno.jupyter.md`| scale | T0, decay on all (layers 0–11) | T0, no decay on scales | paper (≈) |
+await plot.show(plot.md`| scale | T0, decay on all (layers 0–11) | T0, no decay on scales | paper (≈) |
 |---|---|---|---|
 ${
   kinds.map((k) =>
@@ -144,7 +149,7 @@ ${
 
 Final validation loss: ${finalValidLoss(t0.runs.decay_all).toFixed(3)} nats/byte (decay on all), ${
   finalValidLoss(t0.runs.no_decay_on_scales).toFixed(3)
-} (no decay on scales).`;
+} (no decay on scales).`);
 
 // %% [markdown]
 // ## Re-running

@@ -70,6 +70,7 @@ console.log(
     (Number(ref.meta.seconds) / 3600).toFixed(2)
   } CPU-hours in total; e.g. ${describeRun(ref)}`,
 );
+await plot.flushOutputs();
 
 // %% [markdown]
 // ## The LR sweep: final validation loss, mean ± std over seeds
@@ -79,18 +80,20 @@ const spikes = (names: string[]) => {
   const s = names.map(spike).filter((x) => x !== null);
   return s.length ? `${s.length} of ${names.length} (steps ${s.join(", ")})` : `none of ${names.length}`;
 };
-Deno.jupyter
-  .md`| peak LR | Pre-LN | NormFormer | NormFormer − Pre-LN (paired) | Pre-LN runs with a spike | NormFormer runs with a spike |
+await plot.show(
+  plot
+    .md`| peak LR | Pre-LN | NormFormer | NormFormer − Pre-LN (paired) | Pre-LN runs with a spike | NormFormer runs with a spike |
 |---|---|---|---|---|---|
 ${
-  sweep.map((s) =>
-    `| ${fmtLr(s.lr)} | ${fmtMeanStd(s.preStats)} | ${fmtMeanStd(s.nfStats)} | ${
-      s.gap.n ? `${s.gap.mean >= 0 ? "+" : ""}${fmtMeanStd(s.gap)}` : "—"
-    } | ${spikes(s.pre)} | ${spikes(s.nf)} |`
-  ).join("\n")
-}
+    sweep.map((s) =>
+      `| ${fmtLr(s.lr)} | ${fmtMeanStd(s.preStats)} | ${fmtMeanStd(s.nfStats)} | ${
+        s.gap.n ? `${s.gap.mean >= 0 ? "+" : ""}${fmtMeanStd(s.gap)}` : "—"
+      } | ${spikes(s.pre)} | ${spikes(s.nf)} |`
+    ).join("\n")
+  }
 
-Losses are nats per byte (the tokenizer is byte-level); n = ${sweep[0].preStats.n} seeds per cell.`;
+Losses are nats per byte (the tokenizer is byte-level); n = ${sweep[0].preStats.n} seeds per cell.`,
+);
 
 // %%
 await plot.display(plot.lrSweep(
@@ -144,7 +147,7 @@ const secondsPerStep = (n: string) => {
   return tr.at(-1)!.time / tr.length;
 };
 const stepCost = meanStd(pairsAtBest.map(([p, n]) => 100 * (secondsPerStep(n) / secondsPerStep(p) - 1)));
-Deno.jupyter.md`Pre-LN at its best LR ${fmtLr(preBest)} against NormFormer at its best LR ${fmtLr(nfBest)}:
+await plot.show(plot.md`Pre-LN at its best LR ${fmtLr(preBest)} against NormFormer at its best LR ${fmtLr(nfBest)}:
 
 | seed | saved (tokens) | saved (FLOPs) | saved (wall time) |
 |---|---|---|---|
@@ -157,7 +160,7 @@ ${
 | paper | — | ${(100 * PAPER_COMPUTE_SAVING).toFixed(0)}% (1.3B) | — |
 
 NormFormer's training step took ${fmtMeanStd(stepCost, 1)}% longer than Pre-LN's in these pairs (runs went two at a
-time on a shared 2-core machine, so wall time is noisier than FLOPs).`;
+time on a shared 2-core machine, so wall time is noisier than FLOPs).`);
 
 // %% [markdown]
 // ## What the data say
@@ -176,27 +179,29 @@ const bestGap = meanStd(
 const preSpikeLrs = sweep.filter((s) => s.pre.some((n) => spike(n) !== null)).map((s) => fmtLr(s.lr));
 const nfSpikeLrs = sweep.filter((s) => s.nf.some((n) => spike(n) !== null)).map((s) => fmtLr(s.lr));
 const flops = summary(savings.flops).stats;
-Deno.jupyter.md`- NormFormer's mean final loss is ${
-  belowEverywhere ? "below Pre-LN's at every LR of the sweep" : "not below Pre-LN's at every LR"
-} (paired gaps ${gaps.map((g) => g.toFixed(3)).join(", ")} nats at ${lrs.map(fmtLr).join(", ")}); the gap ${
-  growing
-    ? "grows with the learning rate at every step of the grid, as the paper's stability argument predicts"
-    : `does not grow monotonically with the learning rate (largest at ${fmtLr(lrs[gaps.indexOf(Math.min(...gaps))])})`
-}.
+await plot.show(
+  plot.md`- NormFormer's mean final loss is ${
+    belowEverywhere ? "below Pre-LN's at every LR of the sweep" : "not below Pre-LN's at every LR"
+  } (paired gaps ${gaps.map((g) => g.toFixed(3)).join(", ")} nats at ${lrs.map(fmtLr).join(", ")}); the gap ${
+    growing
+      ? "grows with the learning rate at every step of the grid, as the paper's stability argument predicts"
+      : `does not grow monotonically with the learning rate (largest at ${fmtLr(lrs[gaps.indexOf(Math.min(...gaps))])})`
+  }.
 - Loss spikes: Pre-LN at ${preSpikeLrs.join(", ") || "no LR"}; NormFormer at ${nfSpikeLrs.join(", ") || "no LR"}.
 - Best LR: Pre-LN ${fmtLr(preBest)}, NormFormer ${fmtLr(nfBest)}; best against best, NormFormer is ${
-  fmtMeanStd(bestGap, 3)
-} nats/byte (paired over seeds) ${bestGap.mean < 0 ? "lower" : "higher"}.
+    fmtMeanStd(bestGap, 3)
+  } nats/byte (paired over seeds) ${bestGap.mean < 0 ? "lower" : "higher"}.
 - NormFormer reaches Pre-LN's best final loss with ${
-  flops ? `${fmtMeanStd(flops, 1)}% fewer FLOPs` : "— it never reaches it"
-} (paper: ${(100 * PAPER_COMPUTE_SAVING).toFixed(0)}% at 1.3B)${
-  flops ? `, ${summary(savings.tokens).text} fewer tokens and ${summary(savings.time).text} less wall time` : ""
-}.
+    flops ? `${fmtMeanStd(flops, 1)}% fewer FLOPs` : "— it never reaches it"
+  } (paper: ${(100 * PAPER_COMPUTE_SAVING).toFixed(0)}% at 1.3B)${
+    flops ? `, ${summary(savings.tokens).text} fewer tokens and ${summary(savings.time).text} less wall time` : ""
+  }.
 - Not comparable in size: our losses are per byte and our runs are ${steps} updates of a ${
-  (params / 1e6).toFixed(2)
-}M-parameter model, against
+    (params / 1e6).toFixed(2)
+  }M-parameter model, against
   286k updates at 1.3B (BPE perplexity, where the paper reports ${PAPER_PPL_GAIN_125M} perplexity at 125M); the
-  direction and the growth with LR are what this tier can test.`;
+  direction and the growth with LR are what this tier can test.`,
+);
 
 // %% [markdown]
 // ## Re-running

@@ -36,6 +36,7 @@ const rampK = meta[Object.keys(ref.runs)[0]].config.rampK;
 const label = (n: string) =>
   `${variants[n.replace(/_s\d+$/, "") as keyof typeof variants]}, seed ${n.match(/_s(\d+)$/)![1]}`;
 console.log(`reference results, made by ${describeRun(ref)}`);
+await plot.flushOutputs();
 
 // %% [markdown]
 // ## Our plot: training loss under the ramp (explosions marked)
@@ -63,11 +64,11 @@ const row = (v: keyof typeof variants) => {
   const lrAt = e.every((x) => x !== null) ? (rampK * median(e as number[])).toExponential(1) : "—";
   return `| ${variants[v]} | ${shown} | ${med} | ${lrAt} | ${PAPER_EXPLOSION_STEP_125M[paperKey[v]]} |`;
 };
-Deno.jupyter.md`lr = ${rampK}·step, at most ${steps} steps.
+await plot.show(plot.md`lr = ${rampK}·step, at most ${steps} steps.
 
 | variant | explosion step per seed (ours) | median (ours) | lr at the median | paper (125M, k = 5e-5) |
 |---|---|---|---|---|
-${(Object.keys(variants) as (keyof typeof variants)[]).map(row).join("\n")}`;
+${(Object.keys(variants) as (keyof typeof variants)[]).map(row).join("\n")}`);
 
 // %% [markdown]
 // ## The fp16 overflow check: max |q·k/√Dh| per layer before the explosion
@@ -79,7 +80,7 @@ const maxLogit = (n: string) => {
   );
   return tr.length ? tr.reduce((m, r) => r.attnLogitMax!.map((v, i) => Math.max(v, m[i] ?? 0)), [] as number[]) : [];
 };
-Deno.jupyter.md`| run | max logit by layer | above 65,504 (fp16 overflow)? |
+await plot.show(plot.md`| run | max logit by layer | above 65,504 (fp16 overflow)? |
 |---|---|---|
 ${
   Object.keys(ref.runs).map((n) => {
@@ -88,25 +89,27 @@ ${
       m.some((v) => v > 65504) ? "yes, layer " + m.findIndex((v) => v > 65504) : "no"
     } |`;
   }).join("\n")
-}`;
+}`);
 
 // %% [markdown]
 // ## Where we differ
 
 // %%
 const med = (v: keyof typeof variants) => median(seedsOf(v).map((n) => explode(n) ?? steps + 1));
-Deno.jupyter.md`Median explosion step: baseline ${med("preln")}, NormFormer ${
-  med("normformer")
-}, NormFormer + λ_resid ${med("normformer_resid")} (${
-  med("normformer") > med("preln")
-    ? "NormFormer lasts longer, as in the paper"
-    : "NormFormer does not last longer here, unlike the paper"
-}; ${
-  med("normformer_resid") < med("normformer")
-    ? "λ_resid reduces the gain, as the paper says"
-    : "λ_resid does not reduce stability here"
-}). The paper's runs are fp16 at 125M–13B, where the explosion
-is an overflow; ours are fp32, so they explode from optimisation instability instead, which is why the logit table matters.`;
+await plot.show(
+  plot.md`Median explosion step: baseline ${med("preln")}, NormFormer ${med("normformer")}, NormFormer + λ_resid ${
+    med("normformer_resid")
+  } (${
+    med("normformer") > med("preln")
+      ? "NormFormer lasts longer, as in the paper"
+      : "NormFormer does not last longer here, unlike the paper"
+  }; ${
+    med("normformer_resid") < med("normformer")
+      ? "λ_resid reduces the gain, as the paper says"
+      : "λ_resid does not reduce stability here"
+  }). The paper's runs are fp16 at 125M–13B, where the explosion
+is an overflow; ours are fp32, so they explode from optimisation instability instead, which is why the logit table matters.`,
+);
 
 // %% [markdown]
 // ## Re-running

@@ -48,6 +48,7 @@ console.log(
     (Number(ref.meta.seconds) / 3600).toFixed(2)
   } CPU-hours) + baselines from ${exp.baselines!.experiment}; e.g. ${describeRun(ref)}`,
 );
+await plot.flushOutputs();
 
 // %% [markdown]
 // ## Same training config apart from the switches?
@@ -71,15 +72,17 @@ const differences = Object.keys(ref.runs).flatMap((n) => {
   return Object.keys({ ...a, ...b }).filter((k) => !ignored.has(k) && JSON.stringify(a[k]) !== JSON.stringify(b[k]))
     .map((k) => `${n}.${k}: ${JSON.stringify(a[k])} vs ${JSON.stringify(b[k])}`);
 });
-Deno.jupyter.md`${
-  differences.length
-    ? `**Config differences beyond the switches:** ${differences.join("; ")}`
-    : `Every ablation run matches its seed's NormFormer run in every training key (lr ${
-      fmtLr(lr)
-    }, schedule, data, seed, shape) apart from the switches and the logging keys (${
-      [...ignored].slice(4).join(", ")
-    }), which do not change training.`
-}`;
+await plot.show(
+  plot.md`${
+    differences.length
+      ? `**Config differences beyond the switches:** ${differences.join("; ")}`
+      : `Every ablation run matches its seed's NormFormer run in every training key (lr ${
+        fmtLr(lr)
+      }, schedule, data, seed, shape) apart from the switches and the logging keys (${
+        [...ignored].slice(4).join(", ")
+      }), which do not change training.`
+  }`,
+);
 
 // %% [markdown]
 // ## Final validation loss, and Δ against full NormFormer seed by seed
@@ -94,7 +97,7 @@ const rows = (Object.keys(variants) as (keyof typeof variants)[]).map((v) => {
   return { v, label: variants[v], loss: own.length ? meanStd(own) : null, delta: d.length ? meanStd(d) : null };
 });
 const nfLoss = meanStd(seeds.map((s) => loss("normformer", s)!));
-Deno.jupyter.md`| variant | final loss (mean ± std) | Δ vs NormFormer (paired) | beyond 2 std? |
+await plot.show(plot.md`| variant | final loss (mean ± std) | Δ vs NormFormer (paired) | beyond 2 std? |
 |---|---|---|---|
 | NormFormer | ${fmtMeanStd(nfLoss)} | 0 | — |
 ${
@@ -105,7 +108,7 @@ ${
   ).join("\n")
 }
 
-nats per byte; n = ${seeds.length} seeds; positive Δ = worse than full NormFormer.`;
+nats per byte; n = ${seeds.length} seeds; positive Δ = worse than full NormFormer.`);
 
 // %%
 const shown = rows.filter((r) => r.delta);
@@ -127,23 +130,25 @@ const clear = shown.filter((r) => Math.abs(r.delta!.mean) > 2 * r.delta!.std);
 const removals = shown.filter((r) => r.v.startsWith("no_"));
 const hurts = removals.filter((r) => r.delta!.mean > 0);
 const preln = rows.find((r) => r.v === "preln")!;
-Deno.jupyter.md`- Differences beyond 2 std: ${
-  clear.map((r) => `${r.label} (${r.delta!.mean >= 0 ? "+" : ""}${r.delta!.mean.toFixed(3)})`).join(", ") || "none"
-}; within noise: ${shown.filter((r) => !clear.includes(r)).map((r) => r.label).join(", ") || "none"}.
+await plot.show(
+  plot.md`- Differences beyond 2 std: ${
+    clear.map((r) => `${r.label} (${r.delta!.mean >= 0 ? "+" : ""}${r.delta!.mean.toFixed(3)})`).join(", ") || "none"
+  }; within noise: ${shown.filter((r) => !clear.includes(r)).map((r) => r.label).join(", ") || "none"}.
 - Removing an operation is worse on average in ${hurts.length} of ${removals.length} cases (${
-  hurts.map((r) => r.label).join(", ") || "none"
-})${
-  hurts.length === removals.length && removals.length > 0
-    ? ", the paper's claim"
-    : "; the paper says every removal hurts"
-}.
+    hurts.map((r) => r.label).join(", ") || "none"
+  })${
+    hurts.length === removals.length && removals.length > 0
+      ? ", the paper's claim"
+      : "; the paper says every removal hurts"
+  }.
 - ${
-  preln.delta
-    ? `Full NormFormer is ${preln.delta.mean > 0 ? "better" : "not better"} than the Pre-LN baseline by ${
-      preln.delta.mean.toFixed(3)
-    } ± ${preln.delta.std.toFixed(3)} nats/byte at this LR.`
-    : "The Pre-LN baseline is missing."
-}`;
+    preln.delta
+      ? `Full NormFormer is ${preln.delta.mean > 0 ? "better" : "not better"} than the Pre-LN baseline by ${
+        preln.delta.mean.toFixed(3)
+      } ± ${preln.delta.std.toFixed(3)} nats/byte at this LR.`
+      : "The Pre-LN baseline is missing."
+  }`,
+);
 
 // %% [markdown]
 // ## Re-running

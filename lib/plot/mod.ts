@@ -39,11 +39,21 @@ export { type Figure, type RenderedSvg, renderSvg, svgHasMarks, svgToPng } from 
 export { saveFigure, type SaveOptions } from "./save.ts";
 export {
   type BundleOptions,
+  confirmOutputs,
   display,
+  type DisplayContent,
   figure,
+  figureContent,
   type FigureHandle,
+  flushOutputs,
   inJupyter,
   JUPYTER_DISPLAY,
+  type Markdown,
+  markdownBundle,
+  MAX_FIGURE_WIDTH,
+  md,
   type MimeBundle,
   mimeBundle,
+  show,
 } from "./display.ts";
+export { markdownToHtml } from "./markdown.ts";

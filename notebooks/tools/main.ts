@@ -1,14 +1,17 @@
 /**
- * `deno task notebooks [NAME ...] [--build] [--screenshot] [--size quick|full] [--out DIR] [--timeout S]`
+ * `deno task notebooks [NAME ...] [--size quick|reference] [--write] [--rerun] [--screenshot] [--out DIR]
+ * [--timeout S]`
  *
- * Notebooks live in git as percent-format sources, `notebooks/NN_name.ts`. By default this type-checks them,
- * builds each notebook, executes it headlessly (NK_NOTEBOOK_SIZE=quick unless --size full), verifies its outputs
- * and writes the executed .ipynb and an offline .html to `notebooks/_out/`; exit 1 on any problem. Without
- * Jupyter it prints why and how to install it, and exits 0. `--build` writes `notebooks/NN_name.ipynb`
- * (git-ignored) for opening in JupyterLab, and runs nothing.
+ * Notebooks are authored as percent-format sources, `notebooks/NN_name.ts`. This type-checks them, builds each
+ * notebook, executes it with stock `jupyter nbconvert --execute` (NK_NOTEBOOK_SIZE=quick by default: plots the
+ * committed reference results and re-runs the experiment at its quick size), verifies its outputs and writes the
+ * executed .ipynb and an offline .html to `notebooks/_out/`; exit 1 on any problem. `--size reference` skips
+ * the re-runs (`--rerun` re-runs the reference size in place, NK_RERUN=1: hours). `--write` also copies each
+ * executed notebook that passed to `notebooks/NN_name.ipynb`, the committed notebooks with outputs
+ * (`--size reference --write` regenerates them). Without Jupyter it prints why and how to install it, exit 0.
  * @module
  */
-import { buildAll, findTools, kernelEnv, type NotebookResult, runNotebook, sourcesIn, typeCheck } from "./pipeline.ts";
+import { findTools, kernelEnv, type NotebookResult, runNotebook, sourcesIn, typeCheck } from "./pipeline.ts";
 
 /** Where the notebooks live. */
 export const NOTEBOOKS_DIR: string = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
@@ -20,7 +23,11 @@ export interface RunNotebooksOptions {
   /** Output folder (default notebooks/_out). */
   outDir?: string;
   /** NK_NOTEBOOK_SIZE for the kernel (default "quick"). */
-  size?: string;
+  size?: "quick" | "reference";
+  /** Re-run the reference experiments in place (NK_RERUN=1). */
+  rerun?: boolean;
+  /** Copy each executed notebook that passed to notebooks/NN_name.ipynb. */
+  write?: boolean;
   screenshot?: boolean;
   /** Seconds per cell. */
   cellTimeout?: number;
@@ -57,17 +64,24 @@ export async function runNotebooks(opts: RunNotebooksOptions = {}): Promise<RunN
   const tmp = await Deno.makeTempDir({ prefix: "nk-notebooks-" });
   const results: NotebookResult[] = [];
   try {
-    const env = await kernelEnv(tmp, opts.size ?? "quick");
+    const size = opts.size ?? "quick";
+    const env = { ...await kernelEnv(tmp, size), ...(opts.rerun ? { NK_RERUN: "1" } : {}) };
     for (const src of sources) {
       const r = await runNotebook(NOTEBOOKS_DIR, src, {
         tools: found.tools,
         env,
         outDir,
-        tmpDir: tmp,
         typeErrors: typeErrors.get(src),
         cellTimeout: opts.cellTimeout,
         screenshot: opts.screenshot,
+        conditional: size === "quick" || opts.rerun === true,
+        noTiming: opts.write,
       });
+      if (opts.write && r.ok) {
+        const dest = `${NOTEBOOKS_DIR}/${r.name}.ipynb`;
+        await Deno.copyFile(`${outDir}/${r.name}.ipynb`, dest);
+        r.outputs.push(dest);
+      }
       results.push(r);
       opts.onResult?.(r);
     }
@@ -77,8 +91,21 @@ export async function runNotebooks(opts: RunNotebooksOptions = {}): Promise<RunN
   return { results, seconds: { typeCheck: typeCheckSeconds, total: since(t0) } };
 }
 
+/** The sizes `--size` accepts ("full" is an alias of "reference"). */
+const SIZES: Record<string, "quick" | "reference"> = { quick: "quick", reference: "reference", full: "reference" };
+
+const USAGE = "deno task notebooks [NAME ...] [--size quick|reference] [--write] [--rerun] [--screenshot] " +
+  "[--out DIR] [--timeout S]";
+
 function parseArgs(args: string[]) {
-  const o = { build: false, screenshot: false, size: "quick", out: undefined as string | undefined, timeout: 900 };
+  const o = {
+    write: false,
+    rerun: false,
+    screenshot: false,
+    size: "quick",
+    out: undefined as string | undefined,
+    timeout: 900,
+  };
   const names: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
@@ -87,37 +114,34 @@ function parseArgs(args: string[]) {
       if (v === undefined) throw new Error(`Missing value for ${a}`);
       return v;
     };
-    if (a === "--build") o.build = true;
+    if (a === "--write") o.write = true;
+    else if (a === "--rerun") o.rerun = true;
     else if (a === "--screenshot") o.screenshot = true;
     else if (a.startsWith("--size")) o.size = value();
     else if (a.startsWith("--out")) o.out = value();
     else if (a.startsWith("--timeout")) o.timeout = Number(value());
     else if (a.startsWith("-")) {
-      throw new Error(`Unknown flag "${a}": expected --build, --screenshot, --size, --out or --timeout`);
+      throw new Error(`Unknown flag "${a}": expected --size, --write, --rerun, --screenshot, --out or --timeout`);
     } else names.push(a);
   }
-  if (!["quick", "full"].includes(o.size)) throw new Error(`Invalid --size "${o.size}": expected "quick" or "full"`);
+  const size = SIZES[o.size];
+  if (!size) throw new Error(`Invalid --size "${o.size}": expected "quick" or "reference"`);
   if (!(o.timeout > 0)) throw new Error(`Invalid --timeout "${o.timeout}": expected seconds > 0`);
-  return { ...o, names };
+  return { ...o, size, names };
 }
 
 async function main(): Promise<number> {
   if (Deno.args.includes("-h") || Deno.args.includes("--help")) {
-    console.log(
-      "deno task notebooks [NAME ...] [--build] [--screenshot] [--size quick|full] [--out DIR] [--timeout S]",
-    );
+    console.log(USAGE);
     return 0;
   }
   const a = parseArgs(Deno.args);
-  if (a.build) {
-    const written = await buildAll(NOTEBOOKS_DIR);
-    console.log(written.length ? written.map((p) => `built ${p}`).join("\n") : "notebooks are up to date");
-    return 0;
-  }
   const report = await runNotebooks({
     names: a.names,
     outDir: a.out,
     size: a.size,
+    write: a.write,
+    rerun: a.rerun,
     screenshot: a.screenshot,
     cellTimeout: a.timeout,
     onResult: (r) => {

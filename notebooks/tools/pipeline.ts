@@ -1,8 +1,8 @@
 /**
  * The notebook pipeline behind `deno task notebooks`: type-check the percent-format sources, build each notebook,
- * execute it headlessly through `run_nb.py` (nbclient with the IOPub drain fix) with a hermetic Deno kernelspec,
- * verify its outputs (`verify.ts`), and write offline HTML (`lab_offline.html.j2`).
- * Facts behind each step: /work/shared/NOTEBOOKS.md.
+ * execute it headlessly with stock `jupyter nbconvert --to notebook --execute` (no custom client: the notebooks
+ * publish through `await show(...)`, which waits until each output has reached the client) with a hermetic Deno
+ * kernelspec, verify its outputs (`verify.ts`), and write offline HTML (`lab_offline.html.j2`).
  * @module
  */
 import { buildNotebook, parsePercent } from "./percent.ts";
@@ -95,24 +95,6 @@ export async function builtNotebook(dir: string, src: string): Promise<string> {
   );
 }
 
-/** Write `NN_name.ipynb` beside every source (git-ignored; for opening in JupyterLab); returns the paths written. */
-export async function buildAll(dir: string): Promise<string[]> {
-  const written: string[] = [];
-  for (const src of sourcesIn(dir)) {
-    const json = await builtNotebook(dir, src);
-    const path = `${dir}/${src.replace(/\.ts$/, ".ipynb")}`;
-    let old = "";
-    try {
-      old = await Deno.readTextFile(path);
-    } catch { /* new notebook */ }
-    if (old !== json) {
-      await Deno.writeTextFile(path, json);
-      written.push(path);
-    }
-  }
-  return written;
-}
-
 /**
  * Type-check sources with one `deno check` (the kernel itself does not type-check). A source is a module whose
  * code is exactly its notebook's code cells, so errors point at source lines. Returns errors per source file.
@@ -148,12 +130,14 @@ export interface RunOptions {
   env: Record<string, string>;
   /** Where executed notebooks and HTML go. */
   outDir: string;
-  /** Scratch folder for the built input notebook. */
-  tmpDir: string;
   /** Type-check errors of this source, if any (from `typeCheck`); execution is skipped then. */
   typeErrors?: string;
   /** Seconds per cell (default 900). */
   cellTimeout?: number;
+  /** Calls inside blocks must show too (default true; false where re-run cells are skipped). */
+  conditional?: boolean;
+  /** Leave out per-cell execution timestamps (for notebooks that are committed). */
+  noTiming?: boolean;
   /** Also take a Chromium screenshot of the HTML. */
   screenshot?: boolean;
 }
@@ -187,7 +171,8 @@ export async function runNotebook(dir: string, src: string, opts: RunOptions): P
     result.problems.push(opts.typeErrors);
     return finish();
   }
-  const input = `${opts.tmpDir}/${name}.ipynb`;
+  // nbconvert runs the kernel in the input's folder, so the input goes beside the sources (relative imports).
+  const input = `${dir}/.nk-run-${Deno.pid}-${name}.ipynb`;
   try {
     await Deno.writeTextFile(input, await builtNotebook(dir, src));
   } catch (e) {
@@ -196,22 +181,31 @@ export async function runNotebook(dir: string, src: string, opts: RunOptions): P
   }
   result.seconds.build = lap();
   const out = `${opts.outDir}/${name}.ipynb`;
+  await Deno.remove(out).catch(() => {});
   const exec = await run(opts.tools.python, [
-    `${TOOLS}run_nb.py`,
+    "-m",
+    "nbconvert",
+    "--to",
+    "notebook",
+    "--execute",
+    "--allow-errors",
+    "--ExecutePreprocessor.kernel_name=deno",
+    `--ExecutePreprocessor.timeout=${opts.cellTimeout ?? 900}`,
+    ...(opts.noTiming ? ["--ExecutePreprocessor.record_timing=False"] : []),
+    "--output-dir",
+    opts.outDir,
+    "--output",
+    name,
     input,
-    out,
-    "--cwd",
-    dir,
-    "--timeout",
-    String(opts.cellTimeout ?? 900),
   ], { env: opts.env });
+  await Deno.remove(input).catch(() => {});
   result.seconds.execute = lap();
   if (exec.code !== 0) {
-    // Exit 1 is a cell error, which the saved notebook records (verify reports it with its cell); for a dead
-    // kernel or timeout (2) and bad input (3) the runner's last words are the explanation.
+    // With --allow-errors a cell error is recorded in the notebook (verify reports it with its cell); a non-zero
+    // exit is a dead kernel, a timeout or bad input, and nbconvert's last words are the explanation.
     const tail = exec.stderr.split("\n").filter((l) => l.trim() && !l.includes('"deno jupyter" is unstable'))
       .slice(-3).join(" | ");
-    result.problems.push(`execution stopped (run_nb.py exit ${exec.code})${exec.code === 1 ? "" : `: ${tail}`}`);
+    result.problems.push(`execution stopped (nbconvert exit ${exec.code}): ${tail}`);
   }
   let executed: string | null = null;
   try {
@@ -219,7 +213,7 @@ export async function runNotebook(dir: string, src: string, opts: RunOptions): P
     result.outputs.push(out);
   } catch { /* run_nb.py could not write it */ }
   if (executed === null) return finish();
-  const v = verifyNotebook(executed);
+  const v = verifyNotebook(executed, { conditional: opts.conditional });
   result.figures = v.figures;
   result.problems.push(...v.problems);
   const html = await run(opts.tools.python, [
