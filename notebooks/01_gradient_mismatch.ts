@@ -149,11 +149,12 @@ await plot.display(plot.layerProfiles(
 // ## Every weight, by layer (the idea of the paper's appendix Fig. 7)
 //
 // The gradient L2 norm of every weight matrix, averaged over the steps where all were logged (every 50), seed 1 at
-// lr 1e-3; the three heatmaps share one colour scale.
+// lr 1e-3; the three heatmaps share one colour scale. In JupyterLab with a Plotly renderer they are interactive
+// (hover for each value); elsewhere the static image shows.
 
 // %%
 const domain = plot.gradHeatmapDomain(seed1, { norm: "l2" });
-for (const run of seed1) await plot.display(plot.gradHeatmap(run, { norm: "l2", domain }));
+for (const run of seed1) await plot.show(plot.gradHeatmapFigure(run, { norm: "l2", domain }));
 
 // %% [markdown]
 // ## What section 1 shows

@@ -105,6 +105,24 @@ await plot.display(plot.lrSweep(
 ));
 
 // %% [markdown]
+// Every run of the sweep, interactively (Plotly, in JupyterLab with a Plotly renderer): pick an LR in the menu,
+// click legend entries to toggle runs, hover for values. The static image shows NormFormer's best LR.
+
+// %%
+await plot.show(plot.lossExplorerFigure(
+  Object.keys(ref.runs).map((n) => ({
+    name: runLabel(ref, n),
+    records: ref.runs[n],
+    group: `lr ${fmtLr(configOf(ref, n).lr as number)}`,
+  })),
+  {
+    initialGroup: `lr ${fmtLr(nfBest)}`,
+    colorBy: (r) => r.name.split(",")[0],
+    title: "S6 LR sweep: validation loss of every run",
+  },
+));
+
+// %% [markdown]
 // ## Loss against compute at each architecture's best LR
 //
 // Every seed of the best LR of each architecture. FLOPs are analytic (NormFormer's extra operations add almost

@@ -34,7 +34,18 @@ export { lrRampCurves, type LrRampOptions } from "./ramp.ts";
 export { type BarRow, barsWithError, type BarsWithErrorOptions } from "./bars.ts";
 export { lrSweep, type SweepPoint } from "./sweep.ts";
 export { layerProfiles, type ProfilePoint } from "./profiles.ts";
-export { lossCurveFigure, type PlotlyFigure, plotlyToVegaLite, type PlotlyTrace } from "./plotly.ts";
+export {
+  gradHeatmapFigure,
+  type GroupedRun,
+  lossCurveFigure,
+  lossExplorerFigure,
+  type LossExplorerOptions,
+  type PlotlyFigure,
+  type PlotlyFigureWithFallback,
+  plotlyToVegaLite,
+  type PlotlyTrace,
+  STATIC_FALLBACK,
+} from "./plotly.ts";
 export { type Figure, type RenderedSvg, renderSvg, svgHasMarks, svgToPng } from "./render.ts";
 export { saveFigure, type SaveOptions } from "./save.ts";
 export {

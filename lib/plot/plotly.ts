@@ -7,6 +7,7 @@
 import type { TopLevelSpec } from "npm:vega-lite@6.5.0";
 import { type Run, SCHEMA, X_TITLES } from "./_records.ts";
 import { type LossCurveOptions, lossRows } from "./loss.ts";
+import { gradHeatmap, type GradHeatmapOptions } from "./grad_heatmap.ts";
 
 /** One Plotly trace (the fields this kit writes and `plotlyToVegaLite` reads; others pass through). */
 export interface PlotlyTrace {
@@ -156,9 +157,176 @@ export function plotlyToVegaLite(fig: PlotlyFigure): TopLevelSpec {
     encoding: {
       x: enc("x", xa, categoricalX),
       y: enc("y", ya, categoricalY),
-      color: { field: "trace", type: "nominal", title: null, sort: names, scale: { domain: names, range: colors } },
+      color: {
+        field: "trace",
+        type: "nominal",
+        title: null,
+        sort: names,
+        scale: { domain: names, range: colors },
+        legend: { labelLimit: 400 },
+      },
       order: { field: "i", type: "quantitative" },
     },
     layer: layers,
   } as unknown as TopLevelSpec;
+}
+
+/**
+ * The key under which a Plotly figure built here carries the Vega-Lite spec its static image is drawn from
+ * (a symbol, so JSON and the `application/vnd.plotly.v1+json` entry never see it).
+ */
+export const STATIC_FALLBACK: unique symbol = Symbol.for("normformer-kit.staticFallback");
+
+/** A Plotly figure with the Vega-Lite spec of its static image attached under `STATIC_FALLBACK`. */
+export type PlotlyFigureWithFallback = PlotlyFigure & { [STATIC_FALLBACK]?: TopLevelSpec };
+
+function withFallback(fig: PlotlyFigure, spec: TopLevelSpec): PlotlyFigureWithFallback {
+  Object.defineProperty(fig, STATIC_FALLBACK, { value: spec, enumerable: false });
+  return fig as PlotlyFigureWithFallback;
+}
+
+/**
+ * `gradHeatmap` as an interactive Plotly heatmap (hover shows parameter, layer and value; log colour scale as
+ * log10 with the real values on the colour bar), whose static image is the Vega-Lite heatmap itself.
+ * @example
+ * ```ts
+ * import { gradHeatmapFigure, STATIC_FALLBACK } from "./plotly.ts";
+ * const grads = { "decoder.layers.0.fc1.weight": [4, 1] as [number, number],
+ *                 "decoder.layers.1.fc1.weight": [2, 1] as [number, number] };
+ * const records = [{ kind: "train" as const, step: 1, tokens: 0, flops: 0, time: 0, lr: 1, loss: 5, gradNorm: 1, grads }];
+ * const fig = gradHeatmapFigure({ name: "nf", records });
+ * console.log(fig.data[0].type, STATIC_FALLBACK in fig); // heatmap true
+ * ```
+ */
+export function gradHeatmapFigure(run: Run, opts: GradHeatmapOptions = {}): PlotlyFigureWithFallback {
+  const spec = gradHeatmap(run, opts);
+  const rows = (spec as { data: { values: { kind: string; layer: number; value: number }[] } }).data.values;
+  const enc = (spec as { encoding: Record<string, { sort?: string[]; title?: string; scale?: { domain?: number[] } }> })
+    .encoding;
+  const kinds = enc.y.sort ?? [...new Set(rows.map((r) => r.kind))];
+  const layers = [...new Set(rows.map((r) => r.layer))].sort((a, b) => a - b);
+  const at = new Map(rows.map((r) => [`${r.kind}|${r.layer}`, r.value]));
+  const z = kinds.map((k) => layers.map((l) => at.get(`${k}|${l}`) ?? null));
+  const log = (v: number | null) => (v === null ? null : Math.log10(v));
+  const domain = enc.color.scale?.domain;
+  const lo = Math.floor(Math.log10(domain?.[0] ?? Math.min(...rows.map((r) => r.value))));
+  const hi = Math.ceil(Math.log10(domain?.[1] ?? Math.max(...rows.map((r) => r.value))));
+  const ticks = Array.from({ length: hi - lo + 1 }, (_, i) => lo + i);
+  const title = (spec as { title: { text: string } }).title.text;
+  const relative = opts.relativeTo !== undefined;
+  return withFallback({
+    data: [{
+      type: "heatmap",
+      x: layers,
+      y: kinds,
+      z: z.map((r) => r.map(log)),
+      customdata: z,
+      ...(domain ? { zmin: Math.log10(domain[0]), zmax: Math.log10(domain[1]) } : {}),
+      colorscale: relative ? "RdBu" : "Viridis",
+      reversescale: relative,
+      colorbar: {
+        title: { text: enc.color.title ?? "" },
+        tickvals: ticks,
+        ticktext: ticks.map((t) => `1e${t}`),
+      },
+      hovertemplate: "%{y}, layer %{x}: %{customdata:.4g}<extra></extra>",
+    }],
+    layout: {
+      title: { text: title },
+      xaxis: { title: { text: "Layer" }, dtick: 1 },
+      yaxis: { title: { text: "Parameter (weight unless .bias)" }, autorange: "reversed" },
+      width: Math.min(800, 300 + 40 * layers.length),
+      height: 160 + 26 * kinds.length,
+    },
+  }, spec);
+}
+
+/** A run in `lossExplorerFigure`, with the group it belongs to in the menu (e.g. "lr 3e-3"). */
+export type GroupedRun = Run & { group: string };
+
+/** Options of `lossExplorerFigure`. */
+export interface LossExplorerOptions {
+  /** x field (default "step"). */
+  x?: LossCurveOptions["x"];
+  /** The group shown first (and in the static image); default the first. */
+  initialGroup?: string;
+  /** Title (default "Validation loss of every run"). */
+  title?: string;
+  /** Colour key of a run (default its name); runs with one key share a colour. */
+  colorBy?: (run: GroupedRun) => string;
+}
+
+/**
+ * Validation-loss curves of many runs (e.g. an LR sweep) with a menu that shows one group or all, legend
+ * entries that toggle runs, and hover values. The static image shows the initial group.
+ * @example
+ * ```ts
+ * import { lossExplorerFigure } from "./plotly.ts";
+ * const records = (s: number) => [1, 2].flatMap((step) => [
+ *   { kind: "train" as const, step, tokens: 0, flops: 0, time: 0, lr: 1e-3, loss: s / step, gradNorm: 1 },
+ *   { kind: "eval" as const, split: "valid" as const, step, tokens: 0, flops: 0, time: 0, loss: s / step, ppl: 1, bpb: 1 },
+ * ]);
+ * const fig = lossExplorerFigure([
+ *   { name: "a", group: "lr 1e-3", records: records(5) },
+ *   { name: "b", group: "lr 3e-3", records: records(4) },
+ * ]);
+ * console.log(fig.data.length, (fig.layout!.updatemenus as unknown[]).length); // 2 1
+ * ```
+ */
+export function lossExplorerFigure(
+  runs: readonly GroupedRun[],
+  opts: LossExplorerOptions = {},
+): PlotlyFigureWithFallback {
+  const rows = lossRows(runs, { x: opts.x, split: "valid" }).filter((r) => r.series === "valid");
+  const groups = [...new Set(runs.map((r) => r.group))];
+  const initial = opts.initialGroup ?? groups[0];
+  if (!groups.includes(initial)) {
+    throw new Error(`Unknown initialGroup "${initial}": expected one of ${groups.map((g) => `"${g}"`).join(", ")}`);
+  }
+  const colorKey = opts.colorBy ?? ((r: GroupedRun) => r.name);
+  const keys = [...new Set(runs.map(colorKey))];
+  const data: PlotlyTrace[] = runs.map((run) => {
+    const mine = rows.filter((r) => r.run === run.name);
+    return {
+      type: "scatter",
+      mode: "lines+markers",
+      name: run.name,
+      legendgroup: run.group,
+      x: mine.map((r) => r.x),
+      y: mine.map((r) => r.loss),
+      line: { color: PALETTE[keys.indexOf(colorKey(run)) % PALETTE.length] },
+      marker: { size: 5 },
+      visible: run.group === initial ? true : "legendonly",
+      hovertemplate: `${run.name}<br>%{x}: %{y:.4f}<extra></extra>`,
+    };
+  });
+  const mask = (g: string | null) => runs.map((r) => (g === null || r.group === g ? true : "legendonly"));
+  const title = opts.title ?? "Validation loss of every run";
+  const fig: PlotlyFigure = {
+    data,
+    layout: {
+      title: { text: title },
+      xaxis: { title: { text: X_TITLES[opts.x ?? "step"] } },
+      yaxis: { title: { text: "Validation loss (nats/token)" } },
+      width: 780,
+      height: 460,
+      updatemenus: [{
+        type: "dropdown",
+        x: 1,
+        xanchor: "right",
+        y: 1.12,
+        yanchor: "top",
+        active: groups.indexOf(initial),
+        buttons: [
+          ...groups.map((g) => ({ label: g, method: "restyle", args: [{ visible: mask(g) }] })),
+          { label: "all", method: "restyle", args: [{ visible: mask(null) }] },
+        ],
+      }],
+    },
+  };
+  const staticSpec = plotlyToVegaLite({
+    data: data.filter((t) => t.visible === true).map((t) => ({ ...t, mode: "lines" })),
+    layout: { ...fig.layout, title: { text: `${title}: ${initial}` }, width: 640, height: 400 },
+  });
+  return withFallback(fig, staticSpec);
 }

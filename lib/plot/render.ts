@@ -5,7 +5,7 @@
  * @module
  */
 import type { TopLevelSpec } from "npm:vega-lite@6.5.0";
-import { type PlotlyFigure, plotlyToVegaLite } from "./plotly.ts";
+import { type PlotlyFigure, type PlotlyFigureWithFallback, plotlyToVegaLite, STATIC_FALLBACK } from "./plotly.ts";
 
 /** Anything the display and save functions accept: a Vega-Lite spec or a Plotly figure. */
 export type Figure = TopLevelSpec | PlotlyFigure;
@@ -16,12 +16,16 @@ export function isPlotlyFigure(fig: Figure): fig is PlotlyFigure {
     !("$schema" in fig) && !("mark" in fig) && !("layer" in fig);
 }
 
-/** The Vega-Lite spec that draws a figure (a Plotly figure is converted by `plotlyToVegaLite`). */
+/**
+ * The Vega-Lite spec that draws a figure statically: a Plotly figure's attached `STATIC_FALLBACK`, else its
+ * `plotlyToVegaLite` redraw.
+ */
 export function vegaLiteOf(fig: Figure): TopLevelSpec {
   if (typeof fig !== "object" || fig === null) {
     throw new Error(`Cannot render ${JSON.stringify(fig)}: expected a Vega-Lite spec or a Plotly figure`);
   }
-  return isPlotlyFigure(fig) ? plotlyToVegaLite(fig) : fig;
+  if (!isPlotlyFigure(fig)) return fig;
+  return (fig as PlotlyFigureWithFallback)[STATIC_FALLBACK] ?? plotlyToVegaLite(fig);
 }
 
 /** An SVG and what Vega-Lite and Vega warned about while making it. */
