@@ -5,15 +5,15 @@ import {
   computeToReach,
   explosionStep,
   fc2RatioDecomposition,
-  gradRatioWindow,
-  pairedSavings,
-  sumLr,
-  sumLrOfSchedule,
   gradMismatch,
+  gradRatioWindow,
   meanStd,
   median,
   movingAverage,
+  pairedSavings,
   scaleMedians,
+  sumLr,
+  sumLrOfSchedule,
 } from "../../lib/metrics/analysis.ts";
 import type { EvalRecord, RunRecord, TrainRecord } from "../../lib/metrics/records.ts";
 import { PAPER_125M_SCHEDULE } from "../../lib/metrics/paper.ts";

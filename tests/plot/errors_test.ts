@@ -52,7 +52,10 @@ Deno.test("perplexityVsCompute needs eval records after the first update", () =>
     () => perplexityVsCompute([trainOnly]),
     /no run has "valid" eval records after the first update; train with evalEvery > 0/,
   );
-  assertThrows(() => perplexityVsCompute([noGrads], { x: "step" as never }), /expected one of "flops", "tokens", "time"/);
+  assertThrows(
+    () => perplexityVsCompute([noGrads], { x: "step" as never }),
+    /expected one of "flops", "tokens", "time"/,
+  );
 });
 
 Deno.test("learnedScaleBoxes without NormFormer scales names the parameters it looks for", () => {
