@@ -127,6 +127,9 @@ function parseArgs(args: string[]) {
   const size = SIZES[o.size];
   if (!size) throw new Error(`Invalid --size "${o.size}": expected "quick" or "reference"`);
   if (!(o.timeout > 0)) throw new Error(`Invalid --timeout "${o.timeout}": expected seconds > 0`);
+  if (o.write && size !== "reference") {
+    throw new Error("--write needs --size reference: the committed notebooks show the reference results");
+  }
   return { ...o, size, names };
 }
 

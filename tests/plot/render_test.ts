@@ -48,7 +48,7 @@ Deno.test("renderSvg draws marks and the axis titles, with no warnings", async (
   }
 });
 
-Deno.test("every builder renders with marks and no Vega warnings, in each variant", async () => {
+function everyBuilder(): [string, Figure][] {
   const other = synthRun("Pre-LN", { steps: 60, layers: 4, evalEvery: 20 });
   const scales = (run.records.at(-1) as EvalRecord).scales!;
   const noHead = Object.fromEntries(Object.entries(scales).filter(([k]) => !k.endsWith("c_attn")));
@@ -67,7 +67,11 @@ Deno.test("every builder renders with marks and no Vega warnings, in each varian
     ["barsWithError", barsWithError([{ label: "a", mean: 2, std: 0.1 }, { label: "b", mean: 3, std: 0.2 }])],
     ["lossCurveFigure", lossCurveFigure([run, other])],
   ];
-  for (const [name, fig] of figures) {
+  return figures;
+}
+
+Deno.test("every builder renders with marks and no Vega warnings, in each variant", async () => {
+  for (const [name, fig] of everyBuilder()) {
     const { svg, warnings } = await renderSvg(fig);
     assertEquals(warnings, [], name);
     assert.ok(svgHasMarks(svg), `${name} has marks`);
