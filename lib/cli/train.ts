@@ -8,7 +8,8 @@
 import { formatHelp, parseFlags, UsageError } from "./args.ts";
 import { describeBackend, readConfigFile, runMain, startBackend } from "./common.ts";
 import { formatDuration, ProgressBar } from "./progress.ts";
-import { CONFIG_KEYS, resolveConfig } from "../train/config.ts";
+import { CONFIG_KEYS, resolveConfig, TRAIN_DEFAULTS } from "../train/config.ts";
+import { PRESET_LAYERS } from "../train/presets.ts";
 import { nearest } from "../train/nearest.ts";
 import { openTrainingData } from "../train/data.ts";
 import { hasCheckpoint, isCurrentCheckpoint, loadCheckpoint } from "../train/checkpoint.ts";
@@ -109,6 +110,13 @@ await runMain(async () => {
         params.toLocaleString("en")
       } params) on ${describeBackend(backend)}`,
     );
+    const presetWarmup = PRESET_LAYERS[config.preset].warmup ?? TRAIN_DEFAULTS.warmup;
+    if (!checkpoint && config.warmup !== presetWarmup && !layers.some((l) => l.warmup !== undefined)) {
+      console.error(
+        `note: warmup ${presetWarmup} → ${config.warmup} (the ${config.preset} preset's share of a ${config.steps}-step ` +
+          `run; --warmup=N sets it)`,
+      );
+    }
     if (checkpoint) {
       const s = checkpoint.state;
       console.error(

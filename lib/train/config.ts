@@ -268,15 +268,30 @@ export function resolveConfig(layers: ReadonlyArray<Record<string, unknown>> = [
     if (merged[key] !== undefined) (train as Record<string, unknown>)[key] = merged[key];
   }
   const cfg: TrainConfig = { ...model, ...train };
+  cfg.warmup = scaledWarmup(cfg, given);
   if (cfg.vocabSize < MIN_VOCAB[cfg.tokenizer]) {
     throw bad("vocabSize", cfg.vocabSize, `at least ${MIN_VOCAB[cfg.tokenizer]} for the "${cfg.tokenizer}" tokenizer`);
   }
   try {
     checkSchedule(cfg);
   } catch (e) {
-    throw new ConfigError((e as Error).message);
+    const m = (e as Error).message;
+    throw new ConfigError(m.includes("at most steps") ? `${m}; lower warmup (--warmup=N) or raise steps` : m);
   }
   return cfg;
+}
+
+/**
+ * A warm-up that no layer set (it comes from the preset or the defaults) keeps its share of the preset's steps when
+ * a shorter run would end inside it: `--preset tiny --steps=10` warms up for 1 update (tiny's 20 of 200), where
+ * 20 would be an error for a decaying schedule. A warm-up that fits, or one set by a layer, is kept as it is.
+ */
+function scaledWarmup(cfg: TrainConfig, given: Record<string, unknown>): number {
+  const decays = cfg.schedule !== "constant" && cfg.schedule !== "ramp"; // warm-up > steps is legal otherwise
+  if (given.warmup !== undefined || cfg.warmup <= cfg.steps || !decays) return cfg.warmup;
+  const base = PRESET_LAYERS[cfg.preset];
+  const baseSteps = base.steps ?? TRAIN_DEFAULTS.steps, baseWarmup = base.warmup ?? TRAIN_DEFAULTS.warmup;
+  return Math.min(cfg.steps, Math.round(baseWarmup * cfg.steps / baseSteps));
 }
 
 /**

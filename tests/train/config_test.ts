@@ -123,7 +123,7 @@ Deno.test("resolveConfig checks model fields through resolveModelConfig, as Conf
 Deno.test("resolveConfig checks relations between fields: schedule and tokenizer vocabulary", () => {
   assertConfigError(
     () => resolveConfig([{ steps: 100, warmup: 200 }]),
-    /^Invalid warmup 200: expected at most steps \(100\) for a "linear" schedule$/,
+    /^Invalid warmup 200: expected at most steps \(100\) for a "linear" schedule; lower warmup \(--warmup=N\) or raise/,
   );
   assertConfigError(() => resolveConfig([{ endLr: 1 }]), /^Invalid endLr 1: expected 0 ≤ endLr ≤ lr \(0.001\)$/);
   assertConfigError(() => resolveConfig([{ schedule: "ramp", rampK: 0 }]), /^Invalid rampK 0/);
@@ -135,6 +135,18 @@ Deno.test("resolveConfig checks relations between fields: schedule and tokenizer
   // warmup > steps is fine where nothing decays (t0 ends inside its warm-up).
   assertEquals(resolveConfig([{ schedule: "constant", steps: 100, warmup: 200 }]).warmup, 200);
   assertEquals(resolveConfig([{ schedule: "ramp", steps: 100, warmup: 200 }]).schedule, "ramp");
+});
+
+Deno.test("resolveConfig scales a preset's warm-up to a shorter run that would end inside it", () => {
+  // tiny warms up for 20 of 200 steps: 10 steps keep that share (1), 100 steps keep 20 (it fits).
+  assertEquals(resolveConfig([{ preset: "tiny" }, { steps: 10 }]).warmup, 1);
+  assertEquals(resolveConfig([{ steps: 3 }]).warmup, 0);
+  assertEquals(resolveConfig([{ preset: "tiny", steps: 100 }]).warmup, 20);
+  assertEquals(resolveConfig([{ preset: "small", steps: 40 }]).warmup, 2); // 5% of small's 2000
+  assertEquals(resolveConfig([{ preset: "paper125m", steps: 1 }]).warmup, 0);
+  // A warm-up someone set is theirs: too long is an error naming --warmup; t0's constant schedule keeps 750.
+  assertConfigError(() => resolveConfig([{ steps: 10 }, { warmup: 20 }]), /Invalid warmup 20: .*--warmup=N/);
+  assertEquals(resolveConfig([{ preset: "t0", steps: 10 }]).warmup, 750);
 });
 
 Deno.test("resolveConfig rejects a layer that is not an object", () => {
