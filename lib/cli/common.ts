@@ -53,8 +53,9 @@ export function describeBackend(b: Backend): string {
  * mismatched checkpoint throws a `CheckpointError` naming the folder and the file (bad input: exit code 2).
  */
 export async function modelFromCheckpoint(
-  dir: string,
-): Promise<{ model: NormFormerLM; config: TrainConfig; step: number }> {
+  path: string,
+): Promise<{ model: NormFormerLM; config: TrainConfig; step: number; dir: string }> {
+  const dir = await checkpointDir(path);
   const ckpt = await loadWhileWritten(dir);
   const model = new NormFormerLM(ckpt.config);
   try {
@@ -64,7 +65,39 @@ export async function modelFromCheckpoint(
     throw e;
   }
   model.eval();
-  return { model, config: ckpt.config, step: ckpt.state.step };
+  return { model, config: ckpt.config, step: ckpt.state.step, dir };
+}
+
+/**
+ * The checkpoint folder that `--checkpoint PATH` means: PATH itself when it holds a checkpoint (or its `.prev`, left
+ * by a save between its two renames), else PATH/checkpoint when PATH is a run folder (what `train` prints). A
+ * missing path or a file is a `UsageError` saying so; a folder with neither is a `CheckpointError`.
+ */
+export async function checkpointDir(path: string): Promise<string> {
+  const has = (d: string) => isFile(`${d}/state.json`).then(async (f) => f || await isFile(`${d}.prev/state.json`));
+  if (await has(path)) return path;
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new UsageError(`Checkpoint "${path}" does not exist: give a run folder (runs/<name>) or its checkpoint/`);
+    }
+    throw new UsageError(`Cannot read checkpoint "${path}": ${(e as Error).message}`);
+  }
+  if (!info.isDirectory) throw new UsageError(`Checkpoint "${path}" is a file: give a run folder or its checkpoint/`);
+  if (await has(`${path}/checkpoint`)) return `${path}/checkpoint`;
+  throw new CheckpointError(
+    `Cannot load checkpoint "${path}": no state.json there, nor a checkpoint/ folder (a run that saved none yet?)`,
+  );
+}
+
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isFile;
+  } catch {
+    return false;
+  }
 }
 
 /**

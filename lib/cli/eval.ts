@@ -13,7 +13,7 @@ import type { BackendName, Provider } from "../backend/select.ts";
 
 const SPEC = {
   help: { type: "boolean", short: "h", description: "Show this help." },
-  checkpoint: { type: "string", description: "Checkpoint folder (runs/<name>/checkpoint).", valueName: "dir" },
+  checkpoint: { type: "string", description: "Run folder (runs/<name>) or its checkpoint/.", valueName: "dir" },
   split: { type: "string", description: "valid (default) or test split of the run's corpus.", valueName: "name" },
   text: { type: "string", description: "Evaluate on this UTF-8 text file instead.", valueName: "file" },
   backend: { type: "string", description: "cpu | webgpu | auto.", valueName: "name" },
@@ -32,7 +32,7 @@ await runMain(async () => {
   const split = flags.split ?? "valid";
   if (split !== "valid" && split !== "test") throw new UsageError(`Invalid --split "${split}": expected valid or test`);
   await startBackend({ backend: (flags.backend ?? "auto") as BackendName, provider: "deno" as Provider });
-  const { model, config, step } = await modelFromCheckpoint(flags.checkpoint);
+  const { model, config, step, dir } = await modelFromCheckpoint(flags.checkpoint);
   let set: ValidationSet, bytesPerToken: number, source: string;
   if (flags.text) {
     let text: string;
@@ -53,7 +53,7 @@ await runMain(async () => {
   }
   const { loss, tokens } = await evaluate(model, set);
   const out = {
-    checkpoint: flags.checkpoint,
+    checkpoint: dir,
     step,
     source,
     tokens,

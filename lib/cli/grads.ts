@@ -12,7 +12,7 @@ import type { BackendName, Provider } from "../backend/select.ts";
 
 const SPEC = {
   help: { type: "boolean", short: "h", description: "Show this help." },
-  checkpoint: { type: "string", description: "Checkpoint folder.", valueName: "dir" },
+  checkpoint: { type: "string", description: "Run folder (runs/<name>) or its checkpoint/.", valueName: "dir" },
   backend: { type: "string", description: "cpu | webgpu | auto.", valueName: "name" },
   json: { type: "boolean", description: "Print every parameter's [L1, L2] as JSON on stdout." },
 } as const;
@@ -22,13 +22,13 @@ await runMain(async () => {
   if (flags.help) return console.log(formatHelp(SPEC, { usage: "deno task grads --checkpoint DIR [--json]" }));
   if (!flags.checkpoint) throw new UsageError("Missing --checkpoint DIR");
   await startBackend({ backend: (flags.backend ?? "auto") as BackendName, provider: "deno" as Provider });
-  const { model, config, step } = await modelFromCheckpoint(flags.checkpoint);
+  const { model, config, step, dir } = await modelFromCheckpoint(flags.checkpoint);
   const data = await openTrainingData({ ...config, evalTokens: config.batchSize * config.contextLength });
   const batch = data.valid[Symbol.iterator]().next().value!;
   const shape = [batch.inputs.length / batch.contextLength, batch.contextLength];
   model.loss(tensor(batch.inputs, { shape, dtype: "i32" }), tensor(batch.targets, { shape, dtype: "i32" })).backward();
   const norms = await gradNorms(model.namedParameters());
-  if (flags.json) return console.log(JSON.stringify({ checkpoint: flags.checkpoint, step, grads: norms }));
+  if (flags.json) return console.log(JSON.stringify({ checkpoint: dir, step, grads: norms }));
   console.log(`gradient norms at step ${step} (one validation batch of ${shape[0]}×${shape[1]} tokens)`);
   console.log("layer  fc2.weight L1   fc2.weight L2   fc1.weight L1   out_proj L1");
   for (let i = 0; i < config.layers; i++) {

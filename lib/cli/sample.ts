@@ -11,7 +11,7 @@ import type { BackendName, Provider } from "../backend/select.ts";
 
 const SPEC = {
   help: { type: "boolean", short: "h", description: "Show this help." },
-  checkpoint: { type: "string", description: "Checkpoint folder.", valueName: "dir" },
+  checkpoint: { type: "string", description: "Run folder (runs/<name>) or its checkpoint/.", valueName: "dir" },
   prompt: { type: "string", description: "Text to continue (default: empty line).", valueName: "text" },
   tokens: { type: "string", description: "Tokens to generate (default 200).", valueName: "n" },
   temperature: { type: "string", description: "Sampling temperature > 0 (default 0.8).", valueName: "t" },

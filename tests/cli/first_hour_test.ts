@@ -31,3 +31,25 @@ Deno.test("cli train: a preset's warm-up shrinks to a shorter --steps, and says 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("cli eval, sample and grads take the run folder that train prints, or its checkpoint/", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const r = await cli("train", [...SMALL_MODEL, "--steps=2", "--evalEvery=0", "--out", dir, "--name=a"], {
+      cwd: dir,
+    });
+    assertEquals(r.code, 0, r.stderr);
+    for (const path of [`${dir}/a`, `${dir}/a/checkpoint`, `${dir}/a/`]) {
+      const ev = await cli("eval", ["--checkpoint", path, "--json"], { cwd: dir });
+      assertEquals(ev.code, 0, ev.stderr);
+      assertEquals(JSON.parse(ev.stdout).step, 2);
+    }
+    const s = await cli("sample", ["--checkpoint", `${dir}/a`, "--prompt", "a", "--tokens=3"], { cwd: dir });
+    assertEquals(s.code, 0, s.stderr);
+    const g = await cli("grads", ["--checkpoint", "a", "--json"], { cwd: dir });
+    assertEquals(g.code, 0, g.stderr);
+    assertEquals(JSON.parse(g.stdout).checkpoint, "a/checkpoint");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
