@@ -1,5 +1,5 @@
 // Source of notebooks/00_quickstart.ipynb (percent format: `// %% [markdown]` and `// %%` start cells).
-// Edit this file, then `deno task notebooks --build`; `deno task notebooks 00_quickstart` runs it headlessly.
+// Edit this file, then `deno task notebooks 00_quickstart --size reference --write` rebuilds and re-executes its notebook.
 
 // %% [markdown]
 // # normformer-kit quickstart

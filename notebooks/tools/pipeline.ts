@@ -211,7 +211,7 @@ export async function runNotebook(dir: string, src: string, opts: RunOptions): P
   try {
     executed = await Deno.readTextFile(out);
     result.outputs.push(out);
-  } catch { /* run_nb.py could not write it */ }
+  } catch { /* nbconvert could not write it */ }
   if (executed === null) return finish();
   const v = verifyNotebook(executed, { conditional: opts.conditional });
   result.figures = v.figures;
