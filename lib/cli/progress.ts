@@ -4,10 +4,11 @@
  * @module
  */
 
-/** Format seconds as `1h02m`, `3m05s` or `42s`. */
+/** Format seconds as `1h02m`, `3m05s`, `42s` or, under 10 s, `4.2s`. */
 export function formatDuration(s: number): string {
   if (!Number.isFinite(s)) return "?";
-  s = Math.max(0, Math.round(s));
+  if (s < 9.95) return `${Math.max(0, s).toFixed(1)}s`;
+  s = Math.round(s);
   if (s >= 3600) return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
   if (s >= 60) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`;
   return `${s}s`;

@@ -159,14 +159,16 @@ await runMain(async () => {
     }).finally(() => Deno.removeSignalListener("SIGINT", onSigint));
     bar.done();
     const e = result.lastEval;
+    const done = result.stopped === "done";
+    const evalText = !e
+      ? ""
+      : `${e.step === result.step ? ":" : `; last eval at step ${e.step}:`} valid loss ${
+        e.loss.toFixed(4)
+      }, bits per byte ${e.bpb.toFixed(3)}`;
     console.error(
-      `${result.stopped === "done" ? "done" : "stopped"} at step ${result.step}` +
-        (e
-          ? `: valid loss ${e.loss.toFixed(4)}, bits per byte ${e.bpb.toFixed(3)}, ${
-            formatDuration(e.time)
-          } of training`
-          : "") +
-        `. Metrics: ${runDir}/metrics.jsonl, checkpoint: ${runDir}/checkpoint`,
+      `${done ? "done" : "stopped"} at step ${result.step} after ${formatDuration(result.time)} of training` +
+        `${evalText}. Metrics: ${runDir}/metrics.jsonl, checkpoint: ${runDir}/checkpoint` +
+        (done ? "" : "; the same command plus --resume continues it"),
     );
     stopped = result.stopped === "interrupted";
   } finally {

@@ -102,8 +102,12 @@ export interface TrainResult {
   step: number;
   /** "done" after all steps, "interrupted" after an abort (a checkpoint was saved). */
   stopped: "done" | "interrupted";
-  /** The last evaluation record, if any. */
+  /** The last evaluation record, if any (it may be older than `step`: an interrupted run stops between evals). */
   lastEval: EvalRecord | null;
+  /** Seconds of training over the whole run, resumed parts included (what metrics.jsonl's `time` counts). */
+  time: number;
+  /** Tokens trained on over the whole run. */
+  tokens: number;
 }
 
 /**
@@ -444,7 +448,7 @@ async function steps(
     }
   }
   if (stopped === "interrupted") await save();
-  return { model, optimizer, data, step: state.step, stopped, lastEval };
+  return { model, optimizer, data, step: state.step, stopped, lastEval, time: state.time, tokens: state.tokens };
 }
 
 /** Append one line to a small text file atomically (the whole file is rewritten). */

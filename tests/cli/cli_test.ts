@@ -9,7 +9,7 @@ Deno.test("cli: train, resume past the end, eval, sample and grads on a checkpoi
   const dir = await Deno.makeTempDir();
   const r = await cli("train", [...quick, "--steps=12", "--evalEvery=6", "--out", dir, "--name", "a"], dir);
   assertEquals(r.code, 0, r.stderr);
-  assert.ok(/done at step 12: valid loss/.test(r.stderr), r.stderr);
+  assert.ok(/done at step 12 after [\d.]+s of training: valid loss/.test(r.stderr), r.stderr);
   const lines = (await Deno.readTextFile(`${dir}/a/metrics.jsonl`)).trim().split("\n");
   assertEquals(lines.length, 12 + 3); // 12 steps, evals at 0, 6, 12
   const again = await cli("train", [...quick, "--steps=12", "--out", dir, "--name", "a"], dir);

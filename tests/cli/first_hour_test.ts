@@ -4,7 +4,7 @@
  * @module
  */
 import { assert, assertEquals } from "../assert.ts";
-import { cli } from "../reliability/_helpers.ts";
+import { cli, cliArgs } from "../reliability/_helpers.ts";
 
 /** TINY_FLAGS without --warmup, so the preset's warm-up applies. */
 const SMALL_MODEL = [
@@ -49,6 +49,46 @@ Deno.test("cli eval, sample and grads take the run folder that train prints, or 
     const g = await cli("grads", ["--checkpoint", "a", "--json"], { cwd: dir });
     assertEquals(g.code, 0, g.stderr);
     assertEquals(JSON.parse(g.stdout).checkpoint, "a/checkpoint");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("cli train: Ctrl-C reports the last real eval and the training time; --resume says where it continues", async () => {
+  const dir = await Deno.makeTempDir();
+  const flags = [...SMALL_MODEL, "--warmup=2", "--steps=100000", "--evalEvery=5", "--logEvery=1", "--out", dir];
+  try {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: cliArgs("train", [...flags, "--name=c"]),
+      env: { NK_BACKEND: "cpu", NO_COLOR: "1" },
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    let stderr = "", killed = false;
+    const dec = new TextDecoder();
+    // Read to the end (cancelling the pipe would break the child's writes): SIGINT once a few steps are past an eval.
+    for await (const chunk of child.stderr) {
+      stderr += dec.decode(chunk, { stream: true });
+      if (!killed && /eval step 5:/.test(stderr) && /step 7\//.test(stderr)) {
+        child.kill("SIGINT");
+        killed = true;
+      }
+    }
+    const { code } = await child.status;
+    assertEquals(code, 130, stderr);
+    const m = stderr.match(/stopped at step (\d+) after ([\d.]+)s of training; last eval at step (\d+): valid loss/);
+    assert.ok(m, stderr);
+    const [step, seconds, evalStep] = [Number(m[1]), Number(m[2]), Number(m[3])];
+    assert.ok(step >= 7 && evalStep >= 5 && evalStep <= step && evalStep % 5 === 0, stderr);
+    assert.ok(seconds > 0, stderr);
+    assert.match(stderr, /the same command plus --resume continues it/);
+    const again = await cli("train", [...flags, "--name=c", "--resume", `--steps=${step + 1}`], { cwd: dir });
+    assertEquals(again.code, 0, again.stderr);
+    assert.match(
+      again.stderr,
+      new RegExp(`resuming from step ${step} of ${step + 1} \\(${(step * 128).toLocaleString("en")} tokens, `),
+    );
+    assert.match(again.stderr, new RegExp(`done at step ${step + 1} after`));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

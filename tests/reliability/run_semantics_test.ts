@@ -27,7 +27,7 @@ Deno.test("cli train --resume: continues the run's own config and says from whic
   const again = await cli("train", [...flags, "--resume"]);
   assertEquals(again.code, 0, again.stderr);
   assert.match(again.stderr, /resuming from step 4 of 4 \(512 tokens, /);
-  assert.match(again.stderr, /done at step 4\./);
+  assert.match(again.stderr, /done at step 4 after [\d.]+s of training\./);
   assert.ok(!again.stderr.includes("resume: "), again.stderr);
   assertEquals(await exists(`${root}/r/${CONFIG_HISTORY_FILE}`), false);
   // Extending: printed, recorded, saved at once; config.json and the checkpoint's config agree.
