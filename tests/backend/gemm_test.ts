@@ -4,7 +4,7 @@
  * The error bound is the rigorous one for float32 dot products: |c − ref| ≤ (k + 2)·2⁻²⁴·Σ|a||b|.
  * @module
  */
-import { assert, assertThrows } from "../assert.ts";
+import { assert, assertEquals, assertThrows } from "../assert.ts";
 import { type Sgemm, sgemmTs } from "../../lib/backend/cpu/gemm.ts";
 import { blasCandidates, loadBlas, openBlas } from "../../lib/backend/cpu/blas.ts";
 
@@ -102,7 +102,9 @@ Deno.test("openBlas reports NK_BLAS=0 and missing libraries as errors", () => {
   const off = openBlas(blasCandidates(), true);
   assert.ok("error" in off && /NK_BLAS=0/.test(off.error), JSON.stringify(off));
   const none = openBlas([["none", "libnormformer-no-such-blas.so"]], false);
-  assert.ok("error" in none && /libnormformer-no-such-blas\.so/.test(none.error), JSON.stringify(none));
+  // Not installed: one short clause naming the package and the speed-up, not every dlopen message.
+  assert.ok("error" in none, JSON.stringify(none));
+  assertEquals(none.error, "no OpenBLAS: apt-get install libopenblas0-pthread for ~10× faster matrix products");
 });
 
 /** Runs `code` (stdin module) in a fresh Deno with `flags` and `env`; returns its stdout. */

@@ -82,6 +82,7 @@ export function loadBlas(): Blas | { error: string } {
  * import { openBlas } from "./blas.ts";
  * const r = openBlas([["none", "libdoes-not-exist.so"]], false);
  * if (!("error" in r)) throw new Error("Expected no library to open");
+ * console.log(r.error); // no OpenBLAS: apt-get install libopenblas0-pthread for ~10× faster matrix products
  * ```
  */
 export function openBlas(candidates: [string, string][], disabled: boolean): Blas | { error: string } {
@@ -109,7 +110,18 @@ export function openBlas(candidates: [string, string][], disabled: boolean): Bla
       failures.push(`"${path}": ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`);
     }
   }
-  return { error: `no BLAS library opened (${failures.join("; ")})` };
+  const missing = failures.every((f) => /cannot open shared object|no such file|not found|image not found/i.test(f));
+  return { error: missing ? blasMissing(candidates) : `no BLAS library opened (${failures.join("; ")})` };
+}
+
+/** One short clause for the usual case, no BLAS installed: what to install and what it brings. */
+function blasMissing(candidates: [string, string][]): string {
+  const how = candidates[0]?.[1].endsWith(".dll")
+    ? "put libopenblas.dll on PATH"
+    : candidates[0]?.[0] === "accelerate"
+    ? "Accelerate did not open"
+    : "apt-get install libopenblas0-pthread";
+  return `no OpenBLAS: ${how} for ~10× faster matrix products`;
 }
 
 type CblasSgemm = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"]["cblas_sgemm"];
