@@ -58,7 +58,15 @@ await flushOutputs();
 // %%
 const records: RunRecord[] = [];
 const t0 = performance.now();
-const result = await train({ config, runDir: null, onRecord: (r) => records.push(r) });
+const result = await train({
+  config,
+  runDir: null,
+  onRecord: (r) => {
+    records.push(r);
+    // Progress while the cell runs: one line per evaluation.
+    if (r.kind === "eval") console.log(`step ${r.step}/${config.steps}: valid loss ${r.loss.toFixed(3)}`);
+  },
+});
 const evals = records.filter((r): r is EvalRecord => r.kind === "eval");
 const last = evals[evals.length - 1];
 console.log(

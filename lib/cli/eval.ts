@@ -5,6 +5,7 @@
  */
 import { formatHelp, parseFlags, UsageError } from "./args.ts";
 import { modelFromCheckpoint, runMain, startBackend } from "./common.ts";
+import { ProgressLine } from "./progress.ts";
 import { evaluate } from "../train/evaluate.ts";
 import { openTrainingData } from "../train/data.ts";
 import { getTokenizer } from "../data/tokenizers.ts";
@@ -33,7 +34,7 @@ await runMain(async () => {
   if (split !== "valid" && split !== "test") throw new UsageError(`Invalid --split "${split}": expected valid or test`);
   await startBackend({ backend: (flags.backend ?? "auto") as BackendName, provider: "deno" as Provider });
   const { model, config, step, dir } = await modelFromCheckpoint(flags.checkpoint);
-  let set: ValidationSet, bytesPerToken: number, source: string;
+  let set: ValidationSet, bytesPerToken: number, source: string, leftOut = 0;
   if (flags.text) {
     let text: string;
     try {
@@ -42,29 +43,45 @@ await runMain(async () => {
       throw new UsageError(`Cannot read "${flags.text}" as UTF-8 text: ${(e as Error).message}`);
     }
     const tokens = (await getTokenizer(config.tokenizer)).encode(text);
-    set = new ValidationSet(tokens, { batchSize: config.batchSize, contextLength: config.contextLength });
+    const T = config.contextLength;
+    if (tokens.length < T + 1) {
+      throw new UsageError(
+        `Text "${flags.text}" has ${tokens.length} tokens: expected at least ${T + 1} (one block of the model's ` +
+          `context length ${T}, plus the first token, which is not scored)`,
+      );
+    }
+    set = new ValidationSet(tokens, { batchSize: config.batchSize, contextLength: T });
     bytesPerToken = new TextEncoder().encode(text).length / tokens.length;
     source = flags.text;
+    leftOut = tokens.length - 1 - set.targetTokens;
   } else {
     const data = await openTrainingData({ ...config, evalTokens: 0 });
     set = split === "valid" ? data.valid : data.test;
     bytesPerToken = data.validBytesPerToken;
     source = `${data.corpus}/${split}`;
   }
-  const { loss, tokens } = await evaluate(model, set);
+  const bar = new ProgressLine(`eval ${source}:`, set.batches);
+  const { loss, tokens } = await evaluate(model, set, { onBatch: (d) => bar.update(d.batches, " batches") });
+  bar.done();
   const out = {
     checkpoint: dir,
     step,
     source,
     tokens,
+    leftOut,
     loss,
     ppl: Math.exp(loss),
     bpb: loss / Math.LN2 / bytesPerToken,
   };
   if (flags.json) console.log(JSON.stringify(out));
-  else {console.log(
+  else {
+    const tail = leftOut
+      ? ` (the last ${leftOut}, less than one block of ${config.contextLength}, are not scored)`
+      : "";
+    console.log(
       `${source} at step ${step}: loss ${loss.toFixed(4)} nats/token, ppl ${out.ppl.toFixed(2)}, ${
         out.bpb.toFixed(3)
-      } bits/byte over ${tokens} tokens`,
-    );}
+      } bits/byte over ${tokens} tokens${tail}`,
+    );
+  }
 });

@@ -48,3 +48,38 @@ export class ProgressBar {
     if (this.#tty) Deno.stderr.writeSync(this.#enc.encode("\n"));
   }
 }
+
+/**
+ * A progress line for work counted in units (evaluation batches, sampled tokens): redrawn in place on a TTY, else
+ * one plain line at most every `everySeconds` (and at the end), with the rate and the time left.
+ */
+export class ProgressLine {
+  #tty: boolean;
+  #enc = new TextEncoder();
+  #start = performance.now();
+  #lastPrint = this.#start;
+  constructor(
+    readonly label: string,
+    readonly total: number,
+    readonly everySeconds = 5,
+    tty = Deno.stderr.isTerminal(),
+  ) {
+    this.#tty = tty;
+  }
+
+  /** Report `done` of `total` units. */
+  update(done: number, unit = ""): void {
+    const now = performance.now(), elapsed = (now - this.#start) / 1000;
+    if (!this.#tty && done < this.total && now - this.#lastPrint < this.everySeconds * 1000) return;
+    this.#lastPrint = now;
+    const eta = done > 0 ? (this.total - done) * elapsed / done : Infinity;
+    const text = `${this.label} ${done}/${this.total}${unit} ${(100 * done / this.total).toFixed(0)}%, ` +
+      `${formatDuration(elapsed)} elapsed, eta ${formatDuration(eta)}`;
+    Deno.stderr.writeSync(this.#enc.encode(this.#tty ? `\r${text}\x1b[K` : `${text}\n`));
+  }
+
+  /** End the line on a TTY. */
+  done(): void {
+    if (this.#tty) Deno.stderr.writeSync(this.#enc.encode("\n"));
+  }
+}

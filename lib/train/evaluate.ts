@@ -7,14 +7,21 @@ import type { Batch } from "../data/sampler.ts";
 import { tensor } from "../core/create.ts";
 import { noGrad, tidyAsync } from "../core/runtime.ts";
 
+/** Options of `evaluate`. */
+export interface EvaluateOptions {
+  /** After each batch: batches and tokens done so far (for a progress line on long evaluations). */
+  onBatch?: (done: { batches: number; tokens: number }) => void;
+}
+
 /** Mean loss (nats per token) and token count over the batches. */
 export async function evaluate(
   model: NormFormerLM,
   batches: Iterable<Batch>,
+  opts: EvaluateOptions = {},
 ): Promise<{ loss: number; tokens: number }> {
   const wasTraining = model.training;
   model.eval();
-  let sum = 0, tokens = 0;
+  let sum = 0, tokens = 0, done = 0;
   try {
     for (const b of batches) {
       const n = b.inputs.length;
@@ -28,6 +35,7 @@ export async function evaluate(
       );
       sum += loss * n;
       tokens += n;
+      opts.onBatch?.({ batches: ++done, tokens });
     }
   } finally {
     model.train(wasTraining);

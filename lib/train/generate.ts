@@ -12,10 +12,12 @@ import { noGrad, tidyAsync } from "../core/runtime.ts";
 export interface GenerateOptions {
   /** How many tokens to add. */
   tokens: number;
-  /** Softmax temperature τ > 0. */
+  /** Softmax temperature τ ≥ 0; 0 is greedy (the most likely id, the lowest on a tie; no draw). */
   temperature: number;
   /** Seeded generator for the draws. */
   rng: Rng;
+  /** Each new id as soon as it is drawn (to stream it). */
+  onToken?: (id: number) => void;
 }
 
 /** Continue `prompt` (token ids) by `tokens` sampled ids; returns only the new ids. */
@@ -23,6 +25,9 @@ export async function generate(model: NormFormerLM, prompt: number[], opts: Gene
   const { contextLength: t, vocabSize } = model.cfg;
   if (prompt.some((id) => !Number.isInteger(id) || id < 0 || id >= vocabSize)) {
     throw new Error(`Cannot sample from a prompt with ids outside [0, ${vocabSize})`);
+  }
+  if (!(opts.temperature >= 0 && Number.isFinite(opts.temperature))) {
+    throw new Error(`Invalid temperature ${opts.temperature}: expected a finite number ≥ 0 (0 is greedy)`);
   }
   const seq = prompt.length ? [...prompt] : [0];
   const out: number[] = [];
@@ -34,8 +39,14 @@ export async function generate(model: NormFormerLM, prompt: number[], opts: Gene
         model.forward(tensor([window], { dtype: "i32" })).slice(1, window.length - 1, window.length).toArray()
       )
     );
-    let max = -Infinity;
-    for (const v of logits) max = Math.max(max, v);
+    let max = -Infinity, argmax = 0;
+    for (let j = 0; j < logits.length; j++) if (logits[j] > max) [max, argmax] = [logits[j], j];
+    if (opts.temperature === 0) {
+      seq.push(argmax);
+      out.push(argmax);
+      opts.onToken?.(argmax);
+      continue;
+    }
     const p = Array.from(logits, (v) => Math.exp((v - max) / opts.temperature));
     let u = opts.rng.uniform() * p.reduce((a, b) => a + b, 0);
     let next = p.length - 1;
@@ -48,6 +59,7 @@ export async function generate(model: NormFormerLM, prompt: number[], opts: Gene
     }
     seq.push(next);
     out.push(next);
+    opts.onToken?.(next);
   }
   return out;
 }

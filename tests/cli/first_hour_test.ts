@@ -93,3 +93,31 @@ Deno.test("cli train: Ctrl-C reports the last real eval and the training time; -
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("cli sample streams, --temperature 0 is greedy; eval --text says how many tokens it left out", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const r = await cli("train", [...SMALL_MODEL, "--steps=3", "--evalEvery=0", "--out", dir, "--name=a"], {
+      cwd: dir,
+    });
+    assertEquals(r.code, 0, r.stderr);
+    const greedy = (seed: string) =>
+      cli("sample", ["--checkpoint", "a", "--prompt", "The ", "--tokens=20", "--temperature=0", `--seed=${seed}`], {
+        cwd: dir,
+      });
+    const [a, b] = [await greedy("1"), await greedy("2")];
+    assertEquals(a.code, 0, a.stderr);
+    assert.ok(a.stdout.startsWith("The ") && a.stdout.endsWith("\n"), a.stdout);
+    assertEquals(a.stdout, b.stdout); // no draw, so the seed does not matter
+    // 100 bytes + 1: three blocks of 32 scored, the last 4 targets left out and reported.
+    await Deno.writeTextFile(`${dir}/t.txt`, "x".repeat(101));
+    const ev = await cli("eval", ["--checkpoint", "a", "--text", "t.txt"], { cwd: dir });
+    assertEquals(ev.code, 0, ev.stderr);
+    assert.match(ev.stdout, /over 96 tokens \(the last 4, less than one block of 32, are not scored\)/);
+    assert.match(ev.stderr, /eval t.txt: 1\/1 batches 100%/);
+    const json = await cli("eval", ["--checkpoint", "a", "--text", "t.txt", "--json"], { cwd: dir });
+    assertEquals([JSON.parse(json.stdout).tokens, JSON.parse(json.stdout).leftOut], [96, 4]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
