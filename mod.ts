@@ -122,6 +122,21 @@ export {
   saveFairseqCheckpoint,
 } from "./lib/train/interop.ts";
 export { type FairseqModelArgs, fairseqModelArgs, modelConfigFromFairseq } from "./lib/train/fairseq_config.ts";
+export {
+  fairseqModelFlags,
+  fairseqTrainArgs,
+  fairseqTrainFlags,
+  parseFairseqFlags,
+  trainConfigFromFairseq,
+} from "./lib/train/fairseq_train.ts";
+export {
+  exportFairseqRun,
+  fairseqDataLine,
+  fairseqDictionary,
+  type FairseqExport,
+  fairseqTrainScript,
+  trainScriptFlags,
+} from "./lib/train/fairseq_export.ts";
 export { gradNorms } from "./lib/metrics/grad_stats.ts";
 export { learnedScales } from "./lib/metrics/scales.ts";
 export {

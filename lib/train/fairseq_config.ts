@@ -23,8 +23,17 @@ export interface FairseqModelArgs {
   decoder_layers: number;
   /** H. */
   decoder_attention_heads: number;
-  /** Pre-LN (fairseq's `transformer_lm` forces true). */
+  /**
+   * Pre-LN when true, Post-LN when false. fairseq 0.12's `--arch transformer_lm` defaults it to false (its
+   * `base_lm_architecture` does not run for that arch), so a Pre-LN model needs `--decoder-normalize-before`.
+   */
   decoder_normalize_before: boolean;
+  /** Drop the final LayerNorm of a Pre-LN decoder (Post-LN never has one); must be false for Pre-LN. */
+  no_decoder_final_norm: boolean;
+  /** Width entering the layers; fairseq 0.12 defaults it to 512 (a `project_in_dim` when ≠ C); must be C. */
+  decoder_input_dim: number;
+  /** Width leaving the layers; fairseq 0.12 defaults it to 512 (a `project_out_dim` when ≠ C); must be C. */
+  decoder_output_dim: number;
   /** "gelu" (exact erf) or "relu_squared". */
   activation_fn: string;
   /** Output projection tied to the embedding; must be true. */
@@ -60,7 +69,6 @@ export interface FairseqModelArgs {
 const UNSUPPORTED: [key: string, safe: unknown, what: string][] = [
   ["no_scale_embedding", false, "embeddings not scaled by √C"],
   ["layernorm_embedding", false, "a LayerNorm after the embedding"],
-  ["no_decoder_final_norm", false, "Pre-LN without the final LayerNorm"],
   ["no_token_positional_embeddings", false, "no positional embeddings"],
   ["adaptive_input", false, "adaptive input embeddings"],
   ["adaptive_softmax_cutoff", null, "an adaptive softmax"],
@@ -72,8 +80,10 @@ const UNSUPPORTED: [key: string, safe: unknown, what: string][] = [
 const ACTIVATIONS: Record<string, ModelConfig["activation"]> = { gelu: "gelu", relu_squared: "reluSquared" };
 
 /**
- * The fairseq `transformer_lm` arguments for a model config. Throws for what fairseq cannot express: Post-LN
- * (`transformer_lm` always normalizes before) and HeadScale placed before out_proj (fairseq scales after it).
+ * The fairseq `transformer_lm` arguments for a model config: Pre-LN and NormFormer have
+ * `decoder_normalize_before` true and the final LayerNorm; Post-LN has it false (fairseq then builds no final
+ * LayerNorm, as ours has none). Throws for what fairseq cannot express: HeadScale placed before out_proj (fairseq
+ * scales after it).
  * @example
  * ```ts
  * import { fairseqModelArgs, resolveModelConfig } from "../../mod.ts";
@@ -82,11 +92,6 @@ const ACTIVATIONS: Record<string, ModelConfig["activation"]> = { gelu: "gelu", r
  * ```
  */
 export function fairseqModelArgs(cfg: ModelConfig): FairseqModelArgs {
-  if (cfg.arch === "postln") {
-    throw new Error(
-      `Cannot express arch "postln" in fairseq: its transformer_lm is always Pre-LN (decoder_normalize_before)`,
-    );
-  }
   if (cfg.headScale && cfg.headScalePlacement !== "postOutProj") {
     throw new Error(
       `Cannot express headScalePlacement "${cfg.headScalePlacement}" in fairseq: --scale-heads multiplies the ` +
@@ -102,7 +107,7 @@ export function fairseqModelArgs(cfg: ModelConfig): FairseqModelArgs {
     decoder_ffn_embed_dim: cfg.dFF,
     decoder_layers: cfg.layers,
     decoder_attention_heads: cfg.heads,
-    decoder_normalize_before: true,
+    decoder_normalize_before: cfg.arch !== "postln",
     no_decoder_final_norm: false,
     activation_fn: activation,
     share_decoder_input_output_embed: true,
@@ -120,6 +125,25 @@ export function fairseqModelArgs(cfg: ModelConfig): FairseqModelArgs {
     attention_dropout: cfg.attentionDropout,
     activation_dropout: cfg.activationDropout,
   };
+}
+
+/**
+ * Whether fairseq builds the model Pre-LN. A checkpoint's `cfg.model` always holds `decoder_normalize_before`;
+ * when absent, fairseq 0.12's `transformer_lm` default is false, and the named archs (`transformer_lm_gpt`, …)
+ * run `base_lm_architecture`, whose default is true.
+ */
+function normalizeBefore(args: Record<string, unknown>): boolean {
+  const v = args.decoder_normalize_before;
+  if (v === undefined || v === null) {
+    const name = String(args._name ?? args.arch ?? "transformer_lm");
+    return name !== "transformer_lm";
+  }
+  if (typeof v !== "boolean") {
+    throw new Error(
+      `Cannot read fairseq config: decoder_normalize_before is ${JSON.stringify(v)}, expected true or false`,
+    );
+  }
+  return v;
 }
 
 function num(args: Record<string, unknown>, key: string): number {
@@ -146,7 +170,7 @@ function flag(args: Record<string, unknown>, key: string): boolean {
  * ```ts
  * import { modelConfigFromFairseq } from "../../mod.ts";
  * const cfg = modelConfigFromFairseq({
- *   decoder_embed_dim: 64, decoder_ffn_embed_dim: 256, decoder_layers: 2, decoder_attention_heads: 4,
+ *   decoder_embed_dim: 64, decoder_ffn_embed_dim: 256, decoder_layers: 2, decoder_attention_heads: 4, decoder_normalize_before: true,
  *   activation_fn: "gelu", share_decoder_input_output_embed: true, scale_attn: true, scale_fc: true,
  *   scale_heads: true, tokens_per_sample: 128,
  * }, 256);
@@ -185,8 +209,13 @@ export function modelConfigFromFairseq(args: Record<string, unknown>, vocabSize:
       }, expected "gelu" or "relu_squared" (fairseq's transformer_lm default is "relu")`,
     );
   }
-  const name = String(args._name ?? args.arch ?? "");
-  const preLN = name.startsWith("transformer_lm") || args.decoder_normalize_before !== false;
+  const preLN = normalizeBefore(args);
+  if (preLN && flag(args, "no_decoder_final_norm")) {
+    throw new Error(
+      "Cannot read fairseq config: no_decoder_final_norm is true (Pre-LN without the final LayerNorm), which this " +
+        "model does not have",
+    );
+  }
   const postAttnNorm = flag(args, "scale_attn"), headScale = flag(args, "scale_heads");
   const ffnNorm = flag(args, "scale_fc"), residScale = flag(args, "scale_resids");
   const nf = postAttnNorm && headScale && ffnNorm;

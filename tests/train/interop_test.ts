@@ -109,7 +109,19 @@ Deno.test("importFairseqStateDict rejects untied, old-version and unsupported fa
 
 Deno.test("fairseq config translation names what fairseq or this model cannot express", async () => {
   const cfg = (extra: Partial<nk.ModelConfig>) => nk.resolveModelConfig({ dModel: 8, heads: 2, ...extra });
-  assertThrows(() => nk.fairseqModelArgs(cfg({ arch: "postln" })), /arch "postln" .*always Pre-LN/);
+  const post = nk.fairseqModelArgs(cfg({ arch: "postln" }));
+  assertEquals([post.decoder_normalize_before, post.scale_attn], [false, false]);
+  assertEquals(nk.modelConfigFromFairseq(post, 256), cfg({ arch: "postln" }));
+  // a Post-LN fairseq config may say no_decoder_final_norm (it has no final LayerNorm either way); Pre-LN may not
+  assertEquals(nk.modelConfigFromFairseq({ ...post, no_decoder_final_norm: true }, 256).arch, "postln");
+  assertThrows(
+    () => nk.modelConfigFromFairseq({ ...post, decoder_normalize_before: true, no_decoder_final_norm: true }, 256),
+    /no_decoder_final_norm is true \(Pre-LN without the final LayerNorm\)/,
+  );
+  // without the key, fairseq 0.12's transformer_lm is Post-LN and its named archs run base_lm_architecture (Pre-LN)
+  const { decoder_normalize_before: _, ...unsaid } = nk.fairseqModelArgs(cfg({ arch: "preln" }));
+  assertEquals(nk.modelConfigFromFairseq({ ...unsaid, _name: "transformer_lm" }, 256).arch, "postln");
+  assertEquals(nk.modelConfigFromFairseq({ ...unsaid, _name: "transformer_lm_gpt" }, 256).arch, "preln");
   assertThrows(
     () => nk.fairseqModelArgs(cfg({ headScalePlacement: "preOutProj" })),
     /headScalePlacement "preOutProj" in fairseq: --scale-heads multiplies the heads after out_proj/,
@@ -132,4 +144,47 @@ Deno.test("fairseq config translation names what fairseq or this model cannot ex
     () => nk.loadFairseqCheckpoint(new URL("../fixtures/ops.safetensors", import.meta.url).pathname),
     /no "fairseq\.model" metadata/,
   );
+});
+
+const cli = (name: string) => new URL(`../../lib/cli/${name}.ts`, import.meta.url).pathname;
+async function runCli(name: string, args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const env = { NK_CPU_THREADS: "1", OPENBLAS_NUM_THREADS: "1" };
+  const p = await new Deno.Command(Deno.execPath(), { args: ["run", "-A", cli(name), ...args], env }).output();
+  const dec = new TextDecoder();
+  return { code: p.code, out: dec.decode(p.stdout), err: dec.decode(p.stderr) };
+}
+
+Deno.test("export-fairseq writes the fairseq project of a run; import-fairseq makes a run folder of it", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const base = { preset: "tiny", corpus: "fixture", dModel: 16, heads: 2, dFF: 32, contextLength: 8, batchSize: 2 };
+    const config = nk.resolveConfig([base, { steps: 2, evalEvery: 0, arch: "postln", out: dir, name: "a" }]);
+    (await nk.train({ config, runDir: `${dir}/a` })).model.dispose();
+    const ok = await runCli("export_fairseq", ["--checkpoint", `${dir}/a`, "--out", `${dir}/fs`]);
+    assertEquals(ok.code, 0, ok.err);
+    const script = await Deno.readTextFile(`${dir}/fs/train.sh`);
+    assertEquals(nk.trainScriptFlags(script), nk.fairseqTrainFlags(config));
+    assert(!script.includes("--decoder-normalize-before"), "Post-LN has no --decoder-normalize-before");
+    assertEquals((await Deno.readTextFile(`${dir}/fs/dict.txt`)).split("\n").length - 1, 252);
+    const valid = (await Deno.readTextFile(`${dir}/fs/data/valid.txt`)).trim().split(" ");
+    assert(valid.length > 100 && !valid.includes("<pad>") && !valid.includes("1"));
+    const again = await runCli("export_fairseq", ["--checkpoint", `${dir}/a`, "--out", `${dir}/fs`]);
+    assertEquals([again.code, again.err.trim()], [2, `error: Cannot export into "${dir}/fs": the folder is not empty`]);
+
+    const imp = await runCli("import_fairseq", ["--from", `${dir}/fs/model.safetensors`, "--name", "b", "--out", dir]);
+    assertEquals(imp.code, 0, imp.err);
+    const ckpt = await nk.loadCheckpoint(`${dir}/b/checkpoint`);
+    const orig = await nk.loadCheckpoint(`${dir}/a/checkpoint`);
+    assertEquals([ckpt.state.step, ckpt.config.arch, ckpt.config.dModel], [0, "postln", 16]);
+    for (const [name, t] of Object.entries(orig.model)) assertEquals(ckpt.model[name].data, t.data, name);
+
+    const relu = nk.resolveConfig([base, { steps: 1, evalEvery: 0, activation: "reluSquared", out: dir, name: "c" }]);
+    (await nk.train({ config: relu, runDir: `${dir}/c` })).model.dispose();
+    const bad = await runCli("export_fairseq", ["--checkpoint", `${dir}/c`, "--out", `${dir}/fs2`]);
+    assertEquals(bad.code, 2);
+    assertEquals(bad.err.trim().split("\n").length, 1);
+    assert(bad.err.includes('Cannot express activation "reluSquared"'), bad.err);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
