@@ -49,7 +49,38 @@ export interface ParsedFlags<S extends FlagSpecs> {
   positionals: string[];
 }
 
-const OVERRIDE_FORM = "config values take the form --key=value";
+const OVERRIDE_FORM = "config values take the form --key=value or --key value";
+
+/**
+ * Join `--name VALUE` into `--name=VALUE` where `parseArgs` would split them wrongly: a negative number after a
+ * declared string flag or a config key (`--tokens -3`, `--lr -1`), and any non-flag after a config key when there
+ * are no positionals (`--steps 5`). Everything after `--` is left alone.
+ */
+function joinValues(argv: readonly string[], spec: FlagSpecs, opts: ParseFlagsOptions): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i], next = argv[i + 1];
+    if (a === "--") {
+      out.push(...argv.slice(i));
+      break;
+    }
+    const name = /^--([^=]+)$/.exec(a)?.[1];
+    if (name !== undefined && next !== undefined) {
+      const declared = Object.hasOwn(spec, name) ? spec[name] : undefined;
+      const negative = /^-(\d|\.\d|Infinity$)/.test(next);
+      const joins = declared
+        ? declared.type === "string" && negative
+        : opts.allowConfigKeys && (negative || (!next.startsWith("-") && !opts.allowPositionals));
+      if (joins) {
+        out.push(`${a}=${next}`);
+        i++;
+        continue;
+      }
+    }
+    out.push(a);
+  }
+  return out;
+}
 
 /**
  * Parse `argv` against `spec`. Unknown flags fail with the nearest declared name unless `allowConfigKeys`, which
@@ -78,7 +109,13 @@ export function parseFlags<S extends FlagSpecs>(
   const options = Object.fromEntries(
     Object.entries(spec).map(([name, f]) => [name, f.short ? { type: f.type, short: f.short } : { type: f.type }]),
   );
-  const { tokens } = parseArgs({ args: [...argv], options, strict: false, allowPositionals: true, tokens: true });
+  const { tokens } = parseArgs({
+    args: joinValues(argv, spec, opts),
+    options,
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
   const flags: Record<string, string | boolean> = {};
   const overrides: Record<string, string | boolean> = {};
   const positionals: string[] = [];
@@ -96,7 +133,8 @@ export function parseFlags<S extends FlagSpecs>(
     if (declared?.type === "string") {
       if (tok.value === undefined || (!tok.inlineValue && tok.value.startsWith("-"))) {
         const got = tok.value === undefined ? "" : `, got "${tok.value}"`;
-        throw new UsageError(`Flag ${tok.rawName} expects a ${declared.valueName ?? "value"}${got}`);
+        const form = `${tok.rawName} <${declared.valueName ?? "value"}>`;
+        throw new UsageError(`Flag ${tok.rawName} expects a value (${form})${got}`);
       }
       flags[tok.name] = tok.value;
     } else if (declared) {
@@ -105,7 +143,9 @@ export function parseFlags<S extends FlagSpecs>(
     } else if (opts.allowConfigKeys && tok.rawName.startsWith("--") && tok.name !== "__proto__") {
       const next = tokens[i + 1];
       if (opts.allowPositionals && tok.value === undefined && next?.kind === "positional") {
-        throw new UsageError(`Cannot tell whether "${next.value}" is the value of ${tok.rawName}: ${OVERRIDE_FORM}`);
+        throw new UsageError(
+          `Cannot tell whether "${next.value}" is the value of ${tok.rawName}: write ${tok.rawName}=${next.value}`,
+        );
       }
       overrides[tok.name] = tok.value ?? true;
     } else throw unknownFlag(tok.rawName, spec, opts);

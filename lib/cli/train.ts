@@ -8,8 +8,8 @@
 import { formatHelp, parseFlags, UsageError } from "./args.ts";
 import { describeBackend, readConfigFile, runMain, startBackend } from "./common.ts";
 import { formatDuration, ProgressBar } from "./progress.ts";
-import { CONFIG_KEYS, resolveConfig, TRAIN_DEFAULTS } from "../train/config.ts";
-import { PRESET_LAYERS } from "../train/presets.ts";
+import { CONFIG_KEYS, configKeyHelp, resolveConfig, TRAIN_DEFAULTS } from "../train/config.ts";
+import { PRESET_LAYERS, PRESET_NAMES, type PresetName } from "../train/presets.ts";
 import { nearest } from "../train/nearest.ts";
 import { openTrainingData } from "../train/data.ts";
 import { hasCheckpoint, isCurrentCheckpoint, loadCheckpoint } from "../train/checkpoint.ts";
@@ -34,14 +34,22 @@ const SPEC = {
   },
 } as const;
 
-const HELP = formatHelp(SPEC, {
-  usage: "deno task train [--preset NAME] [--config FILE] [--key=value ...]",
-  footer: "Any config key can be set with --key=value, e.g. --arch=preln --lr=3e-3 --steps=500 --gradStats=true.",
-});
+const help = (preset: PresetName) =>
+  formatHelp(SPEC, {
+    usage: "deno task train [--preset NAME] [--config FILE] [--key=value | --key value ...]",
+    footer: [
+      "Any config key is a flag, --key=value or --key value: --arch=preln --lr 3e-3 --steps=500 --gradStats.",
+      `Config keys (the values of preset ${preset}; --preset NAME --help shows another):`,
+      ...configKeyHelp(preset),
+    ].join("\n"),
+  });
 
 await runMain(async () => {
   const { flags, overrides } = parseFlags(Deno.args, SPEC, { allowConfigKeys: true });
-  if (flags.help) return console.log(HELP);
+  if (flags.help) {
+    const preset = PRESET_NAMES.includes(flags.preset as PresetName) ? flags.preset as PresetName : "tiny";
+    return console.log(help(preset));
+  }
   const layers: Record<string, unknown>[] = [];
   if (flags.preset) layers.push({ preset: flags.preset });
   if (flags.config) layers.push(await readConfigFile(flags.config));

@@ -18,6 +18,14 @@ import { SPLIT_NAMES } from "./split.ts";
 import { encodeCorpus } from "./token_cache.ts";
 import { getTokenizer } from "./tokenizers.ts";
 
+/** What `deno task data` was asked to do (see the module doc for each flag). */
+export interface PrepareDataOptions {
+  out?: string;
+  source?: string;
+  "update-hashes": boolean;
+  tokenizers: string;
+}
+
 async function main(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
@@ -29,6 +37,11 @@ async function main(args: string[]): Promise<number> {
     },
     strict: true,
   });
+  return await prepareData(values);
+}
+
+/** Prepare, check and encode the corpus, printing what it does; returns the exit code. */
+export async function prepareData(values: PrepareDataOptions): Promise<number> {
   const t0 = performance.now();
   const log = (e: DataProgress) => console.log(`[${e.stage}] ${e.message}`);
   const prepared = await prepareGutenberg({ outDir: values.out, sourceDir: values.source, onProgress: log });

@@ -187,6 +187,47 @@ const MODEL_RULES = Object.fromEntries(
 
 const RULES: Record<string, Rule> = { ...MODEL_RULES, ...TRAIN_RULES };
 
+// What each model field accepts, for --help (resolveModelConfig checks them, and the relations between them).
+const MODEL_EXPECTED: Record<keyof ModelConfig, string> = {
+  vocabSize: "integer ≥ 256 (byte) or ≥ 50257 (gpt2)",
+  dModel: "integer ≥ 1, even, divisible by heads",
+  heads: "integer ≥ 1",
+  dFF: "integer ≥ 1",
+  layers: "integer ≥ 1",
+  contextLength: "integer ≥ 1",
+  arch: '"postln" | "preln" | "normformer"',
+  postAttnNorm: "true | false (follows arch)",
+  headScale: "true | false (follows arch)",
+  headScalePlacement: '"postOutProj" | "preOutProj"',
+  ffnNorm: "true | false (follows arch)",
+  residScale: "true | false",
+  activation: '"gelu" | "reluSquared"',
+  positions: '"sinusoidal" | "learned"',
+  dropout: "0 ≤ p < 1",
+  attentionDropout: "0 ≤ p < 1",
+  activationDropout: "0 ≤ p < 1",
+};
+
+/**
+ * Every config key with what it accepts and its value in a preset, as aligned lines for `--help`.
+ * @example
+ * ```ts
+ * import { configKeyHelp } from "./config.ts";
+ * const lines = configKeyHelp("tiny");
+ * console.log(lines.find((l) => l.trimStart().startsWith("steps "))); //   steps  …  integer ≥ 1  …  200
+ * ```
+ */
+export function configKeyHelp(preset: PresetName = TRAIN_DEFAULTS.preset): string[] {
+  const cfg = resolveConfig([{ preset }]) as unknown as Record<string, unknown>;
+  const rows = CONFIG_KEYS.map((key) => {
+    const expected = (MODEL_EXPECTED as Record<string, string>)[key] ?? RULES[key].expected;
+    return [key, expected.replace(/^(one of |an? )/, ""), JSON.stringify(cfg[key])];
+  });
+  rows.unshift(["key", "accepts", `value in preset ${preset}`]);
+  const w0 = Math.max(...rows.map((r) => r[0].length)) + 2, w1 = Math.max(...rows.map((r) => r[1].length)) + 2;
+  return rows.map(([k, e, d]) => `  ${k.padEnd(w0)}${e.padEnd(w1)}${d}`);
+}
+
 /** Every valid config key, model fields first. */
 export const CONFIG_KEYS: readonly string[] = Object.freeze(Object.keys(RULES));
 

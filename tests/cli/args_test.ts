@@ -44,21 +44,42 @@ Deno.test("parseFlags rejects an unknown flag with the nearest declared name", (
 });
 
 Deno.test("parseFlags rejects missing and unexpected values", () => {
-  assertUsage(() => parseFlags(["--config"], spec), /^Flag --config expects a path$/);
-  assertUsage(() => parseFlags(["--preset", "--lr=1"], spec), /^Flag --preset expects a value, got "--lr=1"$/);
+  assertUsage(() => parseFlags(["--config"], spec), /^Flag --config expects a value \(--config <path>\)$/);
+  assertUsage(
+    () => parseFlags(["--preset", "--lr=1"], spec),
+    /^Flag --preset expects a value \(--preset <value>\), got "--lr=1"$/,
+  );
   assertUsage(() => parseFlags(["--help=yes"], spec), /^Flag --help takes no value, got "yes"$/);
   assertEquals(parseFlags(["--preset=-odd"], spec).flags.preset, "-odd"); // inline values may start with "-"
+});
+
+Deno.test("parseFlags takes both --key value and --key=value, negative numbers included", () => {
+  const opts = { allowConfigKeys: true };
+  const spaced = parseFlags(
+    ["--preset", "tiny", "--steps", "5", "--lr", "-1", "--gradStats", "--seed", "3"],
+    spec,
+    opts,
+  );
+  const inline = parseFlags(["--preset=tiny", "--steps=5", "--lr=-1", "--gradStats", "--seed=3"], spec, opts);
+  assertEquals(spaced, inline);
+  assertEquals(spaced.overrides, { steps: "5", lr: "-1", gradStats: true, seed: "3" });
+  assertEquals(parseFlags(["--config", "-2.5"], spec).flags.config, "-2.5"); // a declared flag's negative number
+  assertEquals(parseFlags(["--steps", "--lr=1"], spec, opts).overrides, { steps: true, lr: "1" }); // bare key: true
+  assertUsage(
+    () => parseFlags(["--config", "-x"], spec),
+    /^Flag --config expects a value \(--config <path>\), got "-x"$/,
+  );
 });
 
 Deno.test("parseFlags handles positionals: rejected by default, collected when allowed, after --", () => {
   assertUsage(() => parseFlags(["run.json"], spec), /^Unexpected argument "run.json"$/);
   assertUsage(
-    () => parseFlags(["--lr", "1e-3"], spec, { allowConfigKeys: true }),
-    /^Unexpected argument "1e-3": config values take the form --key=value$/,
+    () => parseFlags(["--lr=1", "1e-3"], spec, { allowConfigKeys: true }),
+    /^Unexpected argument "1e-3": config values take the form --key=value or --key value$/,
   );
   assertUsage(
     () => parseFlags(["--lr", "1e-3"], spec, { allowConfigKeys: true, allowPositionals: true }),
-    /^Cannot tell whether "1e-3" is the value of --lr: config values take the form --key=value$/,
+    /^Cannot tell whether "1e-3" is the value of --lr: write --lr=1e-3$/,
   );
   const r = parseFlags(["a", "--help", "--", "--not-a-flag"], spec, { allowPositionals: true });
   assertEquals(r.positionals, ["a", "--not-a-flag"]);

@@ -22,7 +22,7 @@ const SMALL_MODEL = [
 Deno.test("cli train: a preset's warm-up shrinks to a shorter --steps, and says so", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const r = await cli("train", [...SMALL_MODEL, "--steps=10", "--evalEvery=0", "--out", dir], { cwd: dir });
+    const r = await cli("train", [...SMALL_MODEL, "--steps", "10", "--evalEvery", "0", "--out", dir], { cwd: dir });
     assertEquals(r.code, 0, r.stderr);
     assert.ok(/note: warmup 20 → 1 \(the tiny preset's share of a 10-step run; --warmup=N sets it\)/.test(r.stderr));
     const cfg = JSON.parse(await Deno.readTextFile(`${dir}/tiny-normformer-s1/config.json`));
@@ -120,4 +120,22 @@ Deno.test("cli sample streams, --temperature 0 is greedy; eval --text says how m
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("cli --help: train lists every config key with what it accepts and the preset's value; data has --help", async () => {
+  const r = await cli("train", ["--preset", "small", "--help"]);
+  assertEquals(r.code, 0, r.stderr);
+  assert.match(r.stdout, /Config keys \(the values of preset small; --preset NAME --help shows another\):/);
+  assert.match(r.stdout, /\n  steps +integer ≥ 1 +2000\n/);
+  assert.match(r.stdout, /\n  dropout +0 ≤ p < 1 +0\n/);
+  assert.match(r.stdout, /\n  schedule +"linear", "cosine", "constant", "ramp" +"linear"\n/);
+  for (const key of ["lr", "warmup", "dModel", "arch", "evalTokens", "initScales"]) {
+    assert.match(r.stdout, new RegExp(`\\n  ${key} `), key);
+  }
+  const d = await cli("data", ["--help"]);
+  assertEquals(d.code, 0, d.stderr);
+  assert.match(d.stdout, /--tokenizers <list>/);
+  const bad = await cli("data", ["--hepl"]);
+  assertEquals(bad.code, 2);
+  assertEquals(bad.stderr.trim(), 'error: Unknown flag "--hepl": did you mean "--help"?');
 });
