@@ -96,6 +96,7 @@ await runMain(async () => {
   console.log(
     `wrote ${runDir}: ${config.arch}, ${config.layers} layers, C ${config.dModel}, V ${config.vocabSize}` +
       `${updates ? ` (fairseq trained it ${updates} updates)` : ""}; ` +
-      `deno task train --name ${flags.name} --resume continues it for ${config.steps} steps`,
+      `deno task train --name ${flags.name}${out === "runs" ? "" : ` --out ${out}`} --resume continues it ` +
+      `(${config.steps} steps; --steps=N changes that)`,
   );
 });
