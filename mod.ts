@@ -95,7 +95,7 @@ export {
   RESUMABLE_KEYS,
   resumeConfig,
 } from "./lib/train/resume.ts";
-export { evaluate } from "./lib/train/evaluate.ts";
+export { evaluate, type EvaluateOptions } from "./lib/train/evaluate.ts";
 export { generate, type GenerateOptions } from "./lib/train/generate.ts";
 export { type DataConfig, FIXTURE_CORPUS, openTrainingData, type TrainingData } from "./lib/train/data.ts";
 export {
