@@ -8,6 +8,13 @@ import type { Tokenizer } from "./tokenizer.ts";
 /** The pinned package and the module that holds GPT-2's encoding. */
 export const GPT_TOKENIZER_PACKAGE = "npm:gpt-tokenizer@4.0.0/encoding/r50k_base";
 
+/** What this module uses of gpt-tokenizer's encoding module (typed here: a type import would fetch it too). */
+interface Bpe {
+  vocabularySize: number;
+  encode(text: string, opts: { disallowedSpecial: Set<string> }): number[];
+  decode(ids: number[]): string;
+}
+
 // Text is data: "<|endoftext|>" inside a book is seven ordinary tokens, not the special id 50256.
 const AS_TEXT = { disallowedSpecial: new Set<string>() };
 
@@ -21,11 +28,13 @@ const AS_TEXT = { disallowedSpecial: new Set<string>() };
  * ```
  */
 export async function gpt2Tokenizer(): Promise<Tokenizer> {
-  let bpe: typeof import("npm:gpt-tokenizer@4.0.0/encoding/r50k_base");
+  let bpe: Bpe;
   try {
     // Full specifier on purpose: the library must work when imported by URL, with no import map (DESIGN.md).
-    // deno-lint-ignore no-import-prefix
-    bpe = await import("npm:gpt-tokenizer@4.0.0/encoding/r50k_base");
+    // Computed, so that Deno does not fetch the package (30 MB) for every run that imports the data layer: a
+    // literal dynamic import is downloaded ahead, even by byte-level runs that never call this.
+    const spec: string = GPT_TOKENIZER_PACKAGE;
+    bpe = await import(spec);
   } catch (err) {
     throw new Error(
       `Cannot load ${GPT_TOKENIZER_PACKAGE}: ${(err as Error).message.split("\n")[0]}. ` +
