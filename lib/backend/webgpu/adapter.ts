@@ -30,7 +30,49 @@ export interface AdapterInfo {
   isFallbackAdapter: boolean;
 }
 
-const HINT = 'use backend "cpu" or install a Vulkan driver (apt-get install mesa-vulkan-drivers)';
+/**
+ * Advice that fits what this machine has (Linux): no Vulkan loader, a loader without drivers, or both present —
+ * then installing Mesa would not help, so the advice is another backend or provider.
+ * @example
+ * ```ts
+ * import { vulkanHint } from "./adapter.ts";
+ * console.log(vulkanHint({ loader: true, drivers: [] })); // use backend "cpu", or install a Vulkan driver: apt-get …
+ * ```
+ */
+export function vulkanHint(found: { loader: boolean; drivers: string[] } | null = findVulkan()): string {
+  if (!found) return 'use backend "cpu" or install a Vulkan driver';
+  if (!found.loader) return 'use backend "cpu", or install Vulkan: apt-get install libvulkan1 mesa-vulkan-drivers';
+  if (!found.drivers.length) {
+    return 'use backend "cpu", or install a Vulkan driver: apt-get install mesa-vulkan-drivers';
+  }
+  return `Vulkan drivers are installed (${found.drivers.slice(0, 3).join(", ")}) but none gave an adapter: use ` +
+    'backend "cpu", the other provider, or DENO_WEBGPU_BACKEND=gl';
+}
+
+/** The Vulkan loader and driver manifests on Linux (null elsewhere, or when the files cannot be read). */
+function findVulkan(): { loader: boolean; drivers: string[] } | null {
+  if (Deno.build.os !== "linux") return null;
+  try {
+    const exists = (p: string) => {
+      try {
+        return Deno.statSync(p).isFile;
+      } catch {
+        return false;
+      }
+    };
+    const libDirs = ["/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib"];
+    const loader = libDirs.some((d) => exists(`${d}/libvulkan.so.1`));
+    const drivers: string[] = [];
+    for (const dir of ["/usr/share/vulkan/icd.d", "/etc/vulkan/icd.d"]) {
+      try {
+        for (const e of Deno.readDirSync(dir)) if (e.name.endsWith(".json")) drivers.push(e.name);
+      } catch { /* no such folder */ }
+    }
+    return { loader, drivers: drivers.sort() };
+  } catch {
+    return null; // no --allow-read
+  }
+}
 
 async function gpuOf(provider: Provider): Promise<{ gpu: GPU; how: string; keepAlive: unknown }> {
   if (provider === "deno") {
@@ -47,7 +89,7 @@ async function gpuOf(provider: Provider): Promise<{ gpu: GPU; how: string; keepA
   } catch (e) {
     throw new Error(
       `Cannot load provider "dawn" (${DAWN_PACKAGE}): ${(e as Error).message}; it needs network or a cached ` +
-        `copy and --allow-ffi --allow-read --allow-env; ${HINT} or provider "deno"`,
+        `copy and --allow-ffi --allow-read --allow-env; use provider "deno" or backend "cpu"`,
     );
   }
   // dawn.node lives as long as the object create() returns: the backend keeps it.
@@ -64,7 +106,9 @@ export async function openDevice(
   }
   const { gpu, how, keepAlive } = await gpuOf(provider);
   const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
-  if (!adapter) throw new Error(`No WebGPU adapter from provider "${provider}" (${how} returned null); ${HINT}`);
+  if (!adapter) {
+    throw new Error(`No WebGPU adapter from provider "${provider}" (${how} returned null); ${vulkanHint()}`);
+  }
   const lim = adapter.limits;
   const device = await adapter.requestDevice({
     requiredLimits: {
