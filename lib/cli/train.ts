@@ -8,7 +8,8 @@
 import { formatHelp, parseFlags, UsageError } from "./args.ts";
 import { describeBackend, readConfigFile, runMain, startBackend } from "./common.ts";
 import { formatDuration, ProgressBar } from "./progress.ts";
-import { CONFIG_KEYS, configKeyHelp, resolveConfig, TRAIN_DEFAULTS } from "../train/config.ts";
+import { CONFIG_KEYS, ConfigError, configKeyHelp, resolveConfig, TRAIN_DEFAULTS } from "../train/config.ts";
+import { availableMemory, estimateMemory, formatBytes, memoryRefusal } from "../train/memory.ts";
 import { PRESET_LAYERS, PRESET_NAMES, type PresetName } from "../train/presets.ts";
 import { nearest } from "../train/nearest.ts";
 import { openTrainingData } from "../train/data.ts";
@@ -81,6 +82,15 @@ await runMain(async () => {
     ? resumeConfig(checkpoint.config, layers, checkpoint.state.step)
     : { config: given, changes: [] as ConfigChange[] };
   const backend = await startBackend(config);
+  // Memory, before the corpus and before any write: a run that cannot fit is refused in one line (exit 2).
+  const mem = estimateMemory(config), avail = availableMemory();
+  const memLine = `memory: about ${formatBytes(mem.total)} (parameters ${formatBytes(mem.parameters)}, optimizer ${
+    formatBytes(mem.optimizer)
+  }, activations ${formatBytes(mem.activations)}, eval ${formatBytes(mem.eval)})`;
+  const refusal = backend.name === "cpu" && avail !== null && Deno.env.get("NK_MEMORY_CHECK") !== "0"
+    ? memoryRefusal(config, avail)
+    : null;
+  if (refusal) throw new ConfigError(`${refusal} (NK_MEMORY_CHECK=0 skips this check)`);
   let data;
   try {
     data = await openTrainingData(config, { onProgress: (p) => console.error(`data: ${p.message}`) });
@@ -125,6 +135,7 @@ await runMain(async () => {
           `run; --warmup=N sets it)`,
       );
     }
+    console.error(avail === null ? memLine : `${memLine} of ${formatBytes(avail)} available`);
     if (checkpoint) {
       const s = checkpoint.state;
       console.error(

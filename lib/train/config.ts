@@ -18,8 +18,15 @@ export interface TrainOptions {
   preset: PresetName;
   /** Optimizer updates. */
   steps: number;
-  /** Sequences per update (each `contextLength` tokens). */
+  /** Sequences per forward/backward pass (each `contextLength` tokens). */
   batchSize: number;
+  /**
+   * Gradient accumulation, fairseq's `--update-freq`: each update sums the gradients of this many batches of
+   * `batchSize` (the loss of each scaled by 1/updateFreq), so an update sees `updateFreq × batchSize` sequences with
+   * the memory of one batch. Absent means 1 (the resolved config leaves it out then, so configs saved before it
+   * existed compare equal).
+   */
+  updateFreq?: number;
   /** Peak learning rate. */
   lr: number;
   /** Schedule shape (see `lib/optim/schedule.ts`). */
@@ -141,6 +148,7 @@ const TRAIN_RULES: Record<keyof TrainOptions, Rule> = {
   preset: oneOf(PRESET_NAMES),
   steps: intRule(1),
   batchSize: intRule(1),
+  updateFreq: intRule(1),
   lr: { kind: "number", expected: "a finite number > 0", ok: num(0, Infinity, true) },
   schedule: oneOf(SCHEDULES),
   warmup: intRule(0),
@@ -221,7 +229,8 @@ export function configKeyHelp(preset: PresetName = TRAIN_DEFAULTS.preset): strin
   const cfg = resolveConfig([{ preset }]) as unknown as Record<string, unknown>;
   const rows = CONFIG_KEYS.map((key) => {
     const expected = (MODEL_EXPECTED as Record<string, string>)[key] ?? RULES[key].expected;
-    return [key, expected.replace(/^(one of |an? )/, ""), JSON.stringify(cfg[key])];
+    const value = key === "updateFreq" ? cfg[key] ?? 1 : cfg[key]; // left out of a config when 1
+    return [key, expected.replace(/^(one of |an? )/, ""), JSON.stringify(value)];
   });
   rows.unshift(["key", "accepts", `value in preset ${preset}`]);
   const w0 = Math.max(...rows.map((r) => r[0].length)) + 2, w1 = Math.max(...rows.map((r) => r[1].length)) + 2;
@@ -309,7 +318,11 @@ export function resolveConfig(layers: ReadonlyArray<Record<string, unknown>> = [
     if (merged[key] !== undefined) (train as Record<string, unknown>)[key] = merged[key];
   }
   const cfg: TrainConfig = { ...model, ...train };
+  if (cfg.updateFreq === 1) delete cfg.updateFreq;
   cfg.warmup = scaledWarmup(cfg, given);
+  if (cfg.evalTokens < cfg.contextLength) {
+    throw bad("evalTokens", cfg.evalTokens, `at least contextLength (${cfg.contextLength}): one block to evaluate`);
+  }
   if (cfg.vocabSize < MIN_VOCAB[cfg.tokenizer]) {
     throw bad("vocabSize", cfg.vocabSize, `at least ${MIN_VOCAB[cfg.tokenizer]} for the "${cfg.tokenizer}" tokenizer`);
   }

@@ -332,8 +332,8 @@ async function steps(
     await appendLine(`${runDir}/${CONFIG_HISTORY_FILE}`, JSON.stringify(entry));
     await save();
   }
-  const B = cfg.batchSize, T = cfg.contextLength;
-  const flopsPerStep = trainingFlopsPerToken(model.cfg, T) * B * T;
+  const B = cfg.batchSize, T = cfg.contextLength, k = cfg.updateFreq ?? 1;
+  const flopsPerStep = trainingFlopsPerToken(model.cfg, T) * k * B * T;
   let lastEval: EvalRecord | null = null;
   const runEval = async () => {
     const { loss } = await evaluate(model, data.valid);
@@ -362,42 +362,54 @@ async function steps(
     }
     const step = state.step + 1;
     const lr = lrAt(step, cfg);
-    const batch = data.sampler.next();
     const t0 = performance.now();
     const probing = cfg.gradStats && cfg.actStatsEvery > 0 && step % cfg.actStatsEvery === 0;
-    const stats: ForwardStats | undefined = cfg.gradStats
-      ? {
-        attnLogitMax: [],
-        activations: probing ? { fc2In: [], attnOut: [], stream: [], fc2OutGrad: [] } : undefined,
-      }
-      : undefined;
-    const host = await tidyAsync(async () => {
-      const ids = tensor(batch.inputs, { shape: [B, T], dtype: "i32" });
-      const targets = tensor(batch.targets, { shape: [B, T], dtype: "i32" });
-      const computed = model.loss(ids, targets, stats);
-      const loss = opts.afterForward ? opts.afterForward(step, computed) : computed;
-      loss.backward();
-      opts.afterBackward?.(step, model);
-      const norm = cfg.clipNorm > 0 ? clipGradNorm(params, cfg.clipNorm) : gradNorm(params);
-      const act = stats?.activations;
-      const outGrad = act?.fc2OutGrad.map((probe) => {
-        const r = rms(probe.grad ?? probe); // no grad reaches it only if the loss ignores fc2 (never here)
-        probe.grad?.dispose();
-        probe.dispose();
-        return r;
-      }) ?? [];
-      const scalars = [
-        ...(stats?.attnLogitMax ?? []),
-        ...(act ? [...act.fc2In, ...outGrad, ...act.attnOut, ...act.stream] : []),
-      ];
-      const parts = [loss.reshape([1]), norm.reshape([1]), ...scalars.map((m) => m.reshape([1]))];
-      return await concat(parts, 0).toArray();
-    });
+    // Gradient accumulation: k batches, each loss scaled by 1/k, gradients summed by backward; the update sees the
+    // mean gradient of k·B sequences. Statistics (attention logits, activation probes) come from the first batch.
+    let lossSum = 0;
+    let host: number[] = [];
+    for (let micro = 0; micro < k; micro++) {
+      const batch = data.sampler.next();
+      const stats: ForwardStats | undefined = cfg.gradStats && micro === 0
+        ? {
+          attnLogitMax: [],
+          activations: probing ? { fc2In: [], attnOut: [], stream: [], fc2OutGrad: [] } : undefined,
+        }
+        : undefined;
+      const last = micro === k - 1;
+      const out = await tidyAsync(async () => {
+        const ids = tensor(batch.inputs, { shape: [B, T], dtype: "i32" });
+        const targets = tensor(batch.targets, { shape: [B, T], dtype: "i32" });
+        const computed = model.loss(ids, targets, stats);
+        const loss = opts.afterForward ? opts.afterForward(step, computed) : computed;
+        (k === 1 ? loss : loss.mul(1 / k)).backward();
+        if (last) opts.afterBackward?.(step, model);
+        const norm = !last ? null : cfg.clipNorm > 0 ? clipGradNorm(params, cfg.clipNorm) : gradNorm(params);
+        const act = stats?.activations;
+        const outGrad = act?.fc2OutGrad.map((probe) => {
+          // no grad reaches it only if the loss ignores fc2 (never here); × k undoes the loss scale
+          const r = rms(probe.grad ?? probe);
+          probe.grad?.dispose();
+          probe.dispose();
+          return k === 1 ? r : r.mul(k);
+        }) ?? [];
+        const scalars = [
+          ...(stats?.attnLogitMax ?? []),
+          ...(act ? [...act.fc2In, ...outGrad, ...act.attnOut, ...act.stream] : []),
+        ];
+        const parts = [loss.reshape([1]), (norm ?? loss).reshape([1]), ...scalars.map((m) => m.reshape([1]))];
+        return await concat(parts, 0).toArray();
+      });
+      lossSum += out[0];
+      if (micro === 0) host = Array.from(out);
+      if (last) host[1] = out[1];
+    }
+    if (k > 1) host[0] = lossSum / k;
     const [loss, norm] = host;
     const record: TrainRecord = {
       kind: "train",
       step,
-      tokens: state.tokens + B * T,
+      tokens: state.tokens + k * B * T,
       flops: state.flops + flopsPerStep,
       time: 0,
       lr,
@@ -416,9 +428,9 @@ async function steps(
       if (cfg.gradStats) {
         record.grads = await gradNorms(named);
         const l = cfg.layers;
-        record.attnLogitMax = Array.from(host.slice(2, 2 + l));
+        record.attnLogitMax = host.slice(2, 2 + l);
         if (probing) {
-          const at = (k: number) => Array.from(host.slice(2 + l * (k + 1), 2 + l * (k + 2)));
+          const at = (j: number) => host.slice(2 + l * (j + 1), 2 + l * (j + 2));
           record.activations = { fc2In: at(0), fc2OutGrad: at(1), attnOut: at(2), stream: at(3) };
         }
       }

@@ -76,8 +76,19 @@ const CASES: [string, string[], RegExp][] = [
   // Data that cannot feed the config.
   ["train", [...OUT, `--corpus=${root}/tiny.txt`], /Cannot use corpus ".*tiny.txt": .*too few for context length 32/],
   ["train", [...OUT, `--corpus=${root}/missing.txt`], /Cannot use corpus ".*missing.txt"/],
-  ["train", [...OUT, "--contextLength=2000"], /Validation data has \d+ tokens, too few for context length 2000/],
-  ["train", [...OUT, "--evalTokens=1"], /Max tokens 1 is below context length 32/],
+  [
+    "train",
+    [...OUT, "--contextLength=2000", "--evalTokens=4000"],
+    /Validation data has \d+ tokens, too few for context length 2000/,
+  ],
+  ["train", [...OUT, "--evalTokens=1"], /Invalid evalTokens 1: expected at least contextLength \(32\)/],
+  ["train", [...OUT, "--contextLength=100000"], /Invalid evalTokens 512: expected at least contextLength \(100000\)/],
+  // More memory than there is: refused before anything is read or written, naming the keys to change.
+  [
+    "train",
+    [...OUT, "--contextLength", "100000", "--evalTokens", "100000"],
+    /Run needs about [\d.]+ [GT]iB \(parameters .*, optimizer .*, activations .*, eval .*\), [\d.]+ [GMT]iB available: .*contextLength/,
+  ],
   // Config files.
   ["train", [...OUT, "--config", `${root}/missing.json`], /Cannot read config file ".*missing.json"/],
   ["train", [...OUT, "--config", `${root}/bad.json`], /Cannot parse config file ".*bad.json"/],
