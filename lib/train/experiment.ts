@@ -10,6 +10,7 @@ import { resolveConfig, type TrainConfig } from "./config.ts";
 import { train } from "./loop.ts";
 import { parseRecords, type RunRecord } from "../metrics/records.ts";
 import { writeFileAtomic } from "./atomic.ts";
+import { acquireRunLock } from "./run_lock.ts";
 
 /** A run of an experiment: its name and the config layer that distinguishes it. */
 export interface ExperimentRun {
@@ -156,42 +157,60 @@ export async function runExperiment(
       opts.onSkip?.(run.name);
       continue;
     }
-    const t0 = performance.now();
-    const lines: string[] = [];
-    let stop = "done";
-    let backend = "";
-    const watch = exp.stopAtExplosion ? explosionWatch(exp.stopAtExplosion) : null;
+    // One writer per run: a second process (or call) asked for the same run meanwhile is refused, naming the holder.
+    const lock = await acquireRunLock(`${opts.outDir}/.locks/${run.name}`, `experiment ${exp.name} ${run.name}`);
     try {
-      const result = await train({
-        config: configs[i],
-        signal: watch?.signal,
-        onRecord: (r) => {
-          lines.push(JSON.stringify(compactRecord(r, exp)));
-          watch?.see(r);
-        },
-        onProgress: (p) =>
-          opts.onProgress?.({ run: run.name, index: i, runs: runs.length, step: p.step, steps: p.steps, loss: p.loss }),
-      });
-      if (watch?.exploded) stop = watch.exploded;
-      backend = result.model.parameters()[0].backend.name;
-      result.model.dispose();
-      result.optimizer.dispose();
-    } catch (e) {
-      stop = (e as Error).message;
-      if (!/Non-finite/.test(stop)) throw e;
+      await runOne(exp, run, configs[i], i, runs.length, opts);
+    } finally {
+      await lock.release();
     }
-    await writeFileAtomic(`${opts.outDir}/${run.name}.jsonl`, new TextEncoder().encode(lines.join("\n") + "\n"));
-    const entry: RunMeta = {
-      seconds: (performance.now() - t0) / 1000,
-      stop,
-      backend,
-      threads: opts.threads ?? 0,
-      config: configs[i],
-    };
-    await updateMeta(opts.outDir, exp, opts.size, run.name, entry);
     ran.push(run.name);
   }
   return { dir: opts.outDir, seconds: (performance.now() - started) / 1000, ran };
+}
+
+/** Train one run and write its records and meta.json entry. */
+async function runOne(
+  exp: Experiment,
+  run: ExperimentRun,
+  config: TrainConfig,
+  index: number,
+  count: number,
+  opts: { size: ExperimentSize; outDir: string; threads?: number; onProgress?: (p: ExperimentProgress) => void },
+): Promise<void> {
+  const t0 = performance.now();
+  const lines: string[] = [];
+  let stop = "done";
+  let backend = "";
+  const watch = exp.stopAtExplosion ? explosionWatch(exp.stopAtExplosion) : null;
+  try {
+    const result = await train({
+      config,
+      signal: watch?.signal,
+      onRecord: (r) => {
+        lines.push(JSON.stringify(compactRecord(r, exp)));
+        watch?.see(r);
+      },
+      onProgress: (p) =>
+        opts.onProgress?.({ run: run.name, index, runs: count, step: p.step, steps: p.steps, loss: p.loss }),
+    });
+    if (watch?.exploded) stop = watch.exploded;
+    backend = result.model.parameters()[0].backend.name;
+    result.model.dispose();
+    result.optimizer.dispose();
+  } catch (e) {
+    stop = (e as Error).message;
+    if (!/Non-finite/.test(stop)) throw e;
+  }
+  await writeFileAtomic(`${opts.outDir}/${run.name}.jsonl`, new TextEncoder().encode(lines.join("\n") + "\n"));
+  const entry: RunMeta = {
+    seconds: (performance.now() - t0) / 1000,
+    stop,
+    backend,
+    threads: opts.threads ?? 0,
+    config,
+  };
+  await updateMeta(opts.outDir, exp, opts.size, run.name, entry);
 }
 
 /** Watch train records for an explosion (as `explosionStep` defines it) and abort the run at it. */

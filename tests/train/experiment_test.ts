@@ -2,6 +2,7 @@
 import { assert, assertEquals, assertThrows } from "../assert.ts";
 import { init } from "../../lib/core/init.ts";
 import { explosionStep } from "../../lib/metrics/analysis.ts";
+import { RunLockError } from "../../lib/train/run_lock.ts";
 import { type Experiment, readResults, runExperiment, selectRuns } from "../../lib/train/experiment.ts";
 
 await init({ backend: "cpu" });
@@ -81,5 +82,22 @@ Deno.test("experiment: stopAtExplosion ends a ramp run at the step explosionStep
   assert.ok(step !== null && step < 60, `no explosion within 60 steps at lr 0.05·step (${stop})`);
   assert.match(stop, new RegExp(`^exploded at step ${step}: loss `));
   assertEquals(runs.a.filter((r) => r.kind === "train").at(-1)!.step, step);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("experiment: one writer per run; the lock folder is gone afterwards", async () => {
+  const dir = await Deno.makeTempDir();
+  const results = await Promise.allSettled([
+    runExperiment(exp(), { size: "quick", outDir: dir, only: ["a"] }),
+    runExperiment(exp(), { size: "quick", outDir: dir, only: ["a"] }),
+  ]);
+  assertEquals(results.map((r) => r.status).sort(), ["fulfilled", "rejected"]);
+  const refused = results.find((r) => r.status === "rejected") as PromiseRejectedResult;
+  assert.ok(refused.reason instanceof RunLockError, String(refused.reason));
+  assert.match(refused.reason.message, /\.locks\/a" is in use by pid \d+/);
+  await assertNoLock(dir);
+  const names = [];
+  for await (const e of Deno.readDir(dir)) names.push(e.name);
+  assert.ok(!names.includes(".locks"), `lock folder left: ${names}`);
   await Deno.remove(dir, { recursive: true });
 });
