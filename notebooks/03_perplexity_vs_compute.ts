@@ -189,6 +189,13 @@ time on a shared 2-core machine, so wall time is noisier than FLOPs).`);
 const gaps = sweep.map((s) => s.gap.mean);
 const belowEverywhere = gaps.every((g) => g < 0);
 const growing = gaps.every((g, i) => i === 0 || g < gaps[i - 1]);
+// The longest run of LRs from the smallest over which the gap widens at every step.
+let widens = 1;
+while (widens < gaps.length && gaps[widens] < gaps[widens - 1]) widens++;
+const clear = (s: (typeof sweep)[number]) => Math.abs(s.gap.mean) > 2 * s.gap.std; // beyond 2 std of the pairs
+const noisy = sweep.filter((s) => !clear(s)).map((s) =>
+  `${fmtLr(s.lr)} (${s.gap.mean.toFixed(3)} ± ${s.gap.std.toFixed(3)})`
+);
 const bestGap = meanStd(
   runsOf("preln", preBest).flatMap((p) =>
     runsOf("normformer", nfBest).filter((n) => seedOf(n) === seedOf(p)).map((n) => final(n) - final(p))
@@ -199,12 +206,22 @@ const nfSpikeLrs = sweep.filter((s) => s.nf.some((n) => spike(n) !== null)).map(
 const flops = summary(savings.flops).stats;
 await plot.show(
   plot.md`- NormFormer's mean final loss is ${
-    belowEverywhere ? "below Pre-LN's at every LR of the sweep" : "not below Pre-LN's at every LR"
-  } (paired gaps ${gaps.map((g) => g.toFixed(3)).join(", ")} nats at ${lrs.map(fmtLr).join(", ")}); the gap ${
+    belowEverywhere
+      ? "below Pre-LN's at every LR of the sweep"
+      : `below Pre-LN's at ${lrs.filter((_, i) => gaps[i] < 0).map(fmtLr).join(", ") || "no LR"} only, not at every LR`
+  } (paired gaps ${gaps.map((g) => g.toFixed(3)).join(", ")} nats at ${lrs.map(fmtLr).join(", ")}). ${
     growing
-      ? "grows with the learning rate at every step of the grid, as the paper's stability argument predicts"
-      : `does not grow monotonically with the learning rate (largest at ${fmtLr(lrs[gaps.indexOf(Math.min(...gaps))])})`
-  }.
+      ? "The gap grows with the learning rate at every step of the grid, as the paper's stability argument predicts."
+      : widens > 1
+      ? `The gap grows with the learning rate from ${fmtLr(lrs[0])} to ${
+        fmtLr(lrs[widens - 1])
+      }, as the paper's stability argument predicts, but not beyond.`
+      : "The gap does not grow with the learning rate."
+  } ${
+    noisy.length
+      ? `Within 2 std of the paired differences (seed noise): ${noisy.join(", ")}.`
+      : "Every gap exceeds 2 std of its paired differences."
+  }
 - Loss spikes: Pre-LN at ${preSpikeLrs.join(", ") || "no LR"}; NormFormer at ${nfSpikeLrs.join(", ") || "no LR"}.
 - Best LR: Pre-LN ${fmtLr(preBest)}, NormFormer ${fmtLr(nfBest)}; best against best, NormFormer is ${
     fmtMeanStd(bestGap, 3)
