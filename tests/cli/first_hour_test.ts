@@ -134,9 +134,9 @@ Deno.test("cli --help: train lists every config key with what it accepts and the
   const r = await cli("train", ["--preset", "small", "--help"]);
   assertEquals(r.code, 0, r.stderr);
   assert.match(r.stdout, /Config keys \(the values of preset small; --preset NAME --help shows another\):/);
-  assert.match(r.stdout, /\n  steps +integer ≥ 1 +2000\n/);
-  assert.match(r.stdout, /\n  dropout +0 ≤ p < 1 +0\n/);
-  assert.match(r.stdout, /\n  schedule +"linear", "cosine", "constant", "ramp" +"linear"\n/);
+  assert.match(r.stdout, /\n {2}steps +integer ≥ 1 +2000\n/);
+  assert.match(r.stdout, /\n {2}dropout +0 ≤ p < 1 +0\n/);
+  assert.match(r.stdout, /\n {2}schedule +"linear", "cosine", "constant", "ramp" +"linear"\n/);
   for (const key of ["lr", "warmup", "dModel", "arch", "evalTokens", "initScales"]) {
     assert.match(r.stdout, new RegExp(`\\n  ${key} `), key);
   }
