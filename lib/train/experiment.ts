@@ -158,7 +158,7 @@ export async function runExperiment(
       continue;
     }
     // One writer per run: a second process (or call) asked for the same run meanwhile is refused, naming the holder.
-    const lock = await acquireRunLock(`${opts.outDir}/.locks/${run.name}`, `experiment ${exp.name} ${run.name}`);
+    const lock = await lockRun(`${opts.outDir}/.locks/${run.name}`, `experiment ${exp.name} ${run.name}`);
     try {
       await runOne(exp, run, configs[i], i, runs.length, opts);
     } finally {
@@ -167,6 +167,21 @@ export async function runExperiment(
     ran.push(run.name);
   }
   return { dir: opts.outDir, seconds: (performance.now() - started) / 1000, ran };
+}
+
+/**
+ * Take a run's lock. The lock folder is removed when its holder releases it, so a second process that created the
+ * folder just before that removal finds it gone (NotFound): it tries again, and then either holds the lock or is
+ * refused by the new holder.
+ */
+async function lockRun(dir: string, command: string) {
+  for (let tries = 1;; tries++) {
+    try {
+      return await acquireRunLock(dir, command);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound) || tries >= 20) throw e;
+    }
+  }
 }
 
 /** Train one run and write its records and meta.json entry. */
