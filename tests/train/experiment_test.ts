@@ -1,8 +1,8 @@
 /** Experiment sweeps: a run written at once, --resume skips only identical finished runs, meta.json merges. */
-import { assert, assertEquals, assertThrows } from "../assert.ts";
+import { assert, assertEquals, assertRejects, assertThrows } from "../assert.ts";
 import { init } from "../../lib/core/init.ts";
 import { explosionStep } from "../../lib/metrics/analysis.ts";
-import { RunLockError } from "../../lib/train/run_lock.ts";
+import { acquireRunLock } from "../../lib/train/run_lock.ts";
 import { type Experiment, readResults, runExperiment, selectRuns } from "../../lib/train/experiment.ts";
 
 await init({ backend: "cpu" });
@@ -87,14 +87,14 @@ Deno.test("experiment: stopAtExplosion ends a ramp run at the step explosionStep
 
 Deno.test("experiment: one writer per run; the lock folder is gone afterwards", async () => {
   const dir = await Deno.makeTempDir();
-  const results = await Promise.allSettled([
-    runExperiment(exp(), { size: "quick", outDir: dir, only: ["a"] }),
-    runExperiment(exp(), { size: "quick", outDir: dir, only: ["a"] }),
-  ]);
-  assertEquals(results.map((r) => r.status).sort(), ["fulfilled", "rejected"]);
-  const refused = results.find((r) => r.status === "rejected") as PromiseRejectedResult;
-  assert.ok(refused.reason instanceof RunLockError, String(refused.reason));
-  assert.match(refused.reason.message, /\.locks\/a" is in use by pid \d+/);
+  const held = await acquireRunLock(`${dir}/.locks/a`, "another sweep"); // another writer holds run "a"
+  await assertRejects(
+    () => runExperiment(exp(), { size: "quick", outDir: dir, only: ["a"] }),
+    /\.locks\/a" is in use by pid \d+ .*another sweep/,
+  );
+  await held.release();
+  const done = await runExperiment(exp(), { size: "quick", outDir: dir, only: ["a"] });
+  assertEquals(done.ran, ["a"]);
   await assertNoLock(dir);
   const names = [];
   for await (const e of Deno.readDir(dir)) names.push(e.name);
