@@ -78,7 +78,9 @@ await plot.flushOutputs();
 // %%
 const spikes = (names: string[]) => {
   const s = names.map(spike).filter((x) => x !== null);
-  return s.length ? `${s.length} of ${names.length} (steps ${s.join(", ")})` : `none of ${names.length}`;
+  return s.length
+    ? `${s.length} of ${names.length} (step${s.length > 1 ? "s" : ""} ${s.join(", ")})`
+    : `none of ${names.length}`;
 };
 await plot.show(
   plot
