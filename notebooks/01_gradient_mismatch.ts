@@ -103,22 +103,35 @@ await plot.display(
 const decomp = (arch: string, res: Results, lr: number) => {
   const names = runsWhere(res, { arch, lr });
   if (!names.length) return null;
-  const d = names.map((n) => fc2RatioDecomposition(res.runs[n], from));
-  const m = (k: "ratio" | "outGrad" | "input" | "remainder") => meanStd(d.map((x) => x[k])).mean;
-  return { ratio: m("ratio"), outGrad: m("outGrad"), input: m("input"), remainder: m("remainder"), all: d };
+  const all = names.map((n) => fc2RatioDecomposition(res.runs[n], from));
+  const m = (k: "ratio" | "outGrad" | "input") => meanStd(all.map((x) => x[k])).mean;
+  // Means over seeds; the remainder is what is left of the mean ratio, so each row multiplies out.
+  return {
+    ratio: m("ratio"),
+    outGrad: m("outGrad"),
+    input: m("input"),
+    remainder: m("ratio") / (m("outGrad") * m("input")),
+    all,
+  };
 };
-const decs = Object.fromEntries(sources.map(([arch, res]) => [arch, decomp(arch, res, lr0)]));
-await plot.show(plot.md`At lr ${fmtLr(lr0)}:
-
-| arch | fc2 grad ratio | = output-gradient ratio | × input ratio | × remainder |
-|---|---|---|---|---|
+const decAt = Object.fromEntries(
+  lrs.map((lr) => [lr, Object.fromEntries(sources.map(([arch, res]) => [arch, decomp(arch, res, lr)]))]),
+);
+const decs = decAt[lr0];
+await plot.show(plot.md`| peak LR | arch | fc2 grad ratio | = output-gradient ratio | × input ratio | × remainder |
+|---|---|---|---|---|---|
 ${
-  sources.map(([arch]) => decs[arch]).map((d, i) =>
-    d
-      ? `| ${ARCH_LABEL[sources[i][0]]} | ${d.ratio.toFixed(2)} | ${d.outGrad.toFixed(2)} | ${d.input.toFixed(2)} | ${
-        d.remainder.toFixed(2)
-      } |`
-      : `| ${ARCH_LABEL[sources[i][0]]} | — | | | |`
+  lrs.flatMap((lr) =>
+    sources.flatMap(([arch]) => {
+      const d = decAt[lr][arch];
+      return d
+        ? [
+          `| ${fmtLr(lr)} | ${ARCH_LABEL[arch]} | ${d.ratio.toFixed(2)} | ${d.outGrad.toFixed(2)} | ${
+            d.input.toFixed(2)
+          } | ${d.remainder.toFixed(2)} |`,
+        ]
+        : [];
+    })
   ).join("\n")
 }`);
 
@@ -171,13 +184,12 @@ const nfBelow = lrs.filter((_, i) =>
   cells[i].preln && cells[i].normformer && cells[i].normformer!.mean < cells[i].preln!.mean
 );
 const pre = decs.preln, nf = decs.normformer;
-const factors = pre && nf
-  ? ([["output-gradient", nf.outGrad / pre.outGrad], ["input", nf.input / pre.input], [
-    "remainder",
-    nf.remainder / pre.remainder,
-  ]] as const)
-  : [];
-const main = [...factors].sort((a, b) => Math.abs(Math.log(a[1])) - Math.abs(Math.log(b[1]))).at(-1);
+const both = lrs.filter((lr) => decAt[lr].preln && decAt[lr].normformer);
+const span = (arch: string, k: "input" | "outGrad") => {
+  const v = both.map((lr) => decAt[lr][arch]![k]);
+  return `${Math.min(...v).toFixed(2)}–${Math.max(...v).toFixed(2)}`;
+};
+const inputExplains = both.every((lr) => decAt[lr].preln!.input > decAt[lr].normformer!.input);
 await plot.show(
   plot.md`- The paper's ordering Post-LN < NormFormer < Pre-LN holds at ${
     commonLrs.filter((_, j) => ordered(lrs.indexOf(commonLrs[j]))).map(fmtLr).join(", ") || "no LR"
@@ -186,12 +198,16 @@ await plot.show(
     lrs.filter((_, i) => cells[i].preln && cells[i].normformer).length
   } LRs (${nfBelow.map(fmtLr).join(", ") || "none"}).
 ${
-    main && pre && nf
-      ? `- At lr ${fmtLr(lr0)} NormFormer's ratio is ${
-        (nf.ratio / pre.ratio).toFixed(2)
-      }× Pre-LN's; by factor: output gradient ${factors[0][1].toFixed(2)}×, input ${
-        factors[1][1].toFixed(2)
-      }×, remainder ${factors[2][1].toFixed(2)}×. The largest change is in the ${main[0]} factor.`
+    pre && nf && both.length
+      ? `- Why, from the decomposition at ${
+        both.map(fmtLr).join(", ")
+      }: Pre-LN's input factor (fc2 input RMS, first / last layer) is ${span("preln", "input")} and NormFormer's ${
+        span("normformer", "input")
+      }${
+        inputExplains ? " — FFN LN flattens fc2's input across depth, which is the mechanism the paper proposes" : ""
+      }; the output-gradient factor is ${span("normformer", "outGrad")} for NormFormer against ${
+        span("preln", "outGrad")
+      } for Pre-LN, which ${inputExplains ? "gives back part of the gain" : "also matters"}.`
       : ""
   }
 - Magnitudes are not the paper's: 6 layers and 300 updates of a d = 128 model against 12 layers and 600 updates at 125M.`,
