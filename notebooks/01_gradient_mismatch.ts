@@ -22,7 +22,13 @@
 
 // %%
 import * as plot from "../lib/plot/mod.ts";
-import { fc2RatioDecomposition, gradMismatch, gradRatioWindow, meanStd } from "../lib/metrics/analysis.ts";
+import {
+  fc2RatioDecomposition,
+  finalValidLoss,
+  gradMismatch,
+  gradRatioWindow,
+  meanStd,
+} from "../lib/metrics/analysis.ts";
 import { PAPER_GRAD_RATIO } from "../lib/metrics/paper.ts";
 import { readResults, resultsDir } from "../lib/train/experiment.ts";
 import {
@@ -30,7 +36,6 @@ import {
   configOf,
   describeRun,
   fmtLr,
-  fmtMeanStd,
   notebookSetup,
   type Results,
   runLabel,
@@ -63,8 +68,9 @@ await plot.flushOutputs();
 // ## Section 1 (S6): fc2 gradient ratio, first layer / last layer
 
 // %%
+const num = (x: number) => (Math.abs(x) >= 0.01 || x === 0 ? x.toFixed(2) : x.toExponential(1));
 const cell = (s: { mean: number; std: number; n: number } | null) =>
-  s ? `${fmtMeanStd(s, 2)}${s.n > 1 ? ` (n = ${s.n})` : ""}` : "—";
+  s ? `${num(s.mean)}${s.n > 1 ? ` ± ${num(s.std)} (n = ${s.n})` : ""}` : "—";
 await plot.show(
   plot.md`Mean over steps ${from}–${steps} of each layer's Σ|∂loss/∂W_fc2|, then layer 0 / layer ${
     (configOf(pvc, Object.keys(pvc.runs)[0]).layers as number) - 1
@@ -183,6 +189,18 @@ const commonLrs = lrs.filter((_, i) => cells[i].postln && cells[i].preln && cell
 const nfBelow = lrs.filter((_, i) =>
   cells[i].preln && cells[i].normformer && cells[i].normformer!.mean < cells[i].preln!.mean
 );
+const postRuns = Object.keys(post.runs).map((n) => ({
+  label: runLabel(post, n),
+  lr: configOf(post, n).lr as number,
+  loss: finalValidLoss(post.runs[n]),
+  ratio: ratio(post, n),
+}));
+const preWorst = Math.max(
+  ...runsWhere(pvc, { arch: "preln" }).filter((n) => postRuns.some((r) => r.lr === configOf(pvc, n).lr)).map((n) =>
+    finalValidLoss(pvc.runs[n])
+  ),
+);
+const worse = postRuns.filter((r) => r.loss > preWorst), vanished = postRuns.filter((r) => r.ratio < 0.1);
 const pre = decs.preln, nf = decs.normformer;
 const both = lrs.filter((lr) => decAt[lr].preln && decAt[lr].normformer);
 const span = (arch: string, k: "input" | "outGrad") => {
@@ -210,6 +228,13 @@ ${
       } for Pre-LN, which ${inputExplains ? "gives back part of the gain" : "also matters"}.`
       : ""
   }
+- Post-LN, run by run (final validation loss, and the fc2 ratio): ${
+    postRuns.map((r) => `${r.label}: ${r.loss.toFixed(3)}, ${num(r.ratio)}`).join("; ")
+  }. ${vanished.length} of ${postRuns.length} Post-LN runs have layer 0's fc2 gradient below 0.1× the last layer's${
+    vanished.length ? ` and ended at a loss of ${vanished.map((r) => r.loss.toFixed(2)).join(", ")}` : ""
+  }: the vanishing early-layer gradients the paper describes for Post-LN (here with a 15-update warm-up); ${worse.length} of ${postRuns.length} ended above Pre-LN's worst final loss at the same LR (${
+    preWorst.toFixed(3)
+  }).
 - Magnitudes are not the paper's: 6 layers and 300 updates of a d = 128 model against 12 layers and 600 updates at 125M.`,
 );
 
