@@ -106,6 +106,7 @@ up to ${Math.max(...kinds.flatMap((k) => PAPER_SCALE_MEDIANS[k].map((v) => Math.
 
 // %%
 const ffnRise = slopes.ffnNorm.mean > 0 && slopes.ffnNorm.mean > 2 * slopes.ffnNorm.std;
+const ffnFall = slopes.ffnNorm.mean < 0 && -slopes.ffnNorm.mean > 2 * slopes.ffnNorm.std;
 const paBelow = meanByLayer("postAttnNorm").every((m) => m < 1);
 await plot.show(
   plot.md`- With ${
@@ -116,7 +117,11 @@ await plot.show(
 - Direction only: the FFN-LN gains ${
     ffnRise
       ? "rise with depth (slope more than 2 std above 0), the paper's direction"
-      : "show no rise with depth that exceeds 2 std of the seeds"
+      : ffnFall
+      ? `fall with depth (slope ${slopes.ffnNorm.mean.toFixed(4)} ± ${
+        slopes.ffnNorm.std.toFixed(4)
+      } per layer, more than 2 std below 0), the opposite of the paper's direction`
+      : "show no trend with depth that exceeds 2 std of the seeds"
   }; the post-attention-LN gains are ${
     paBelow ? "below 1 in every layer, the paper's direction" : "not below 1 in every layer"
   }. Both are statements about a start, not about the trained values the paper reports.
