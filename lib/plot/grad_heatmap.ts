@@ -58,9 +58,11 @@ function meanNorms(run: Run, opts: GradHeatmapOptions): Map<string, number> {
       `Cannot plot a grad heatmap: run "${run.name}" has no grads in steps ${JSON.stringify(opts.steps)}`,
     );
   }
-  // Each parameter is averaged over the records that carry it: experiments keep some every step, others every N.
+  // Experiments keep some parameters every step and all of them every N steps: average over the records that
+  // carry every parameter, so each cell covers the same steps (a spike logged for one parameter only cannot skew it).
+  const widest = Math.max(...recs.map((r) => Object.keys(r.grads!).length));
   const sums = new Map<string, [number, number]>();
-  for (const r of recs) {
+  for (const r of recs.filter((r) => Object.keys(r.grads!).length === widest)) {
     for (const [name, v] of Object.entries(r.grads!)) {
       const [s, n] = sums.get(name) ?? [0, 0];
       sums.set(name, [s + v[idx], n + 1]);
@@ -125,7 +127,9 @@ export function gradHeatmap(run: Run, opts: GradHeatmapOptions = {}): TopLevelSp
     $schema: SCHEMA,
     title: {
       text: base ? `Change in gradient norm: ${run.name} / ${opts.relativeTo!.name}` : `Gradient norms: ${run.name}`,
-      subtitle: opts.steps ? `mean over steps ${opts.steps[0]}–${opts.steps[1]}` : "mean over all recorded steps",
+      subtitle: opts.steps
+        ? `mean over steps ${opts.steps[0]}–${opts.steps[1]}`
+        : "mean over the steps that log every parameter",
     },
     data: { values: rows },
     width: { step: 28 },
