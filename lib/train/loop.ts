@@ -164,9 +164,29 @@ function checkResume(ckpt: Checkpoint, cfg: TrainConfig): void {
 /**
  * Train a NormFormer-family LM as the config says. With a run folder, the run is its folder's one writer (see
  * `run_lock.ts`), and a fresh run that fails before its first update removes what it wrote there (and the folder,
- * when it made it), so a failed start leaves nothing behind.
+ * when it made it), so a failed start leaves nothing behind. One training runs at a time per process (a second
+ * concurrent call is refused): concurrent ones would share the tidy scopes and the seeded generator.
  */
 export async function train(opts: TrainOptions): Promise<TrainResult> {
+  if (training) {
+    throw new Error(
+      `Cannot start a training while another runs in this process ("${training}"): the tidy scopes, the seeded ` +
+        "generator and the default backend are process-wide; train one after another, or in separate processes " +
+        "(`deno task experiment --jobs N` does)",
+    );
+  }
+  training = opts.runDir ?? "no run folder";
+  try {
+    return await trainAlone(opts);
+  } finally {
+    training = null;
+  }
+}
+
+/** The run folder (or "no run folder") of the training running in this process, if any. */
+let training: string | null = null;
+
+async function trainAlone(opts: TrainOptions): Promise<TrainResult> {
   const cfg = opts.config;
   const runDir = opts.runDir ?? null;
   const ckptDir = runDir ? `${runDir}/checkpoint` : null;

@@ -41,12 +41,21 @@ Deno.test("experiment: --resume skips finished runs with the same config and re-
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("experiment: two sweeps writing one folder at once keep every run in meta.json", async () => {
+Deno.test("experiment: two sweeps (two processes) writing one folder at once keep every run in meta.json", async () => {
   const dir = await Deno.makeTempDir();
-  await Promise.all([
-    runExperiment(exp(), { size: "quick", outDir: dir, only: ["a", "c"] }),
-    runExperiment(exp(), { size: "quick", outDir: dir, only: ["b"] }),
-  ]);
+  const lib = (p: string) => JSON.stringify(new URL(`../../lib/${p}`, import.meta.url).href);
+  const code = `await (await import(${lib("core/init.ts")})).init({ backend: "cpu" });
+    const { runExperiment } = await import(${lib("train/experiment.ts")});
+    const env = (k) => Deno.env.get(k);
+    await runExperiment(JSON.parse(env("EXP")), { size: "quick", outDir: env("DIR"), only: env("ONLY").split(",") });`;
+  const sweep = (only: string) =>
+    new Deno.Command(Deno.execPath(), {
+      args: ["eval", code],
+      env: { EXP: JSON.stringify(exp()), DIR: dir, ONLY: only, NK_CPU_THREADS: "1" },
+      stderr: "piped",
+    }).output();
+  const outs = await Promise.all([sweep("a,c"), sweep("b")]);
+  for (const o of outs) assert.ok(o.success, new TextDecoder().decode(o.stderr));
   const { meta } = await readResults(dir);
   assertEquals(Object.keys(meta.runs as object), ["a", "b", "c"]); // in the experiment's order
   await assertNoLock(dir);

@@ -111,3 +111,18 @@ Deno.test("train: a tampered or foreign checkpoint is refused with a clear error
   );
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("train: a second training in the same process while one runs is refused, naming the running one", async () => {
+  const first = train({ config: config({ steps: 2, warmup: 1, evalEvery: 0 }) });
+  await assertRejects(
+    () => train({ config: config({ steps: 2, warmup: 1, evalEvery: 0 }) }),
+    /^Cannot start a training while another runs in this process \("no run folder"\)/,
+  );
+  const done = await first;
+  assertEquals(done.step, 2);
+  done.model.dispose();
+  done.optimizer.dispose();
+  const again = await train({ config: config({ steps: 1, warmup: 1, evalEvery: 0 }) }); // free again once it ended
+  again.model.dispose();
+  again.optimizer.dispose();
+});
