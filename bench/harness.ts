@@ -1,6 +1,7 @@
 /**
  * What every benchmark group shares: the group interface that `main.ts` registers, the timing loop, and the
- * table printer. Metrics are higher-is-better rates (GFLOP/s, tokens/s); a ratio is ours / peer.
+ * table printer. Metrics are higher-is-better rates (GFLOP/s, tokens/s) unless the unit says otherwise (memory);
+ * a ratio is ours / peer.
  *
  * Timing: each runner (ours, or the PyTorch peer timing itself in its own process) is warmed up once and its
  * inner iterations doubled until a rep lasts ≥ 100 ms; then reps of all runners of a case are interleaved
@@ -68,6 +69,11 @@ export interface GroupResult {
   rows: Row[];
   /** Skip reasons, thread counts, library names: printed under the table. */
   notes: string[];
+  /**
+   * Columns printed without a ratio to the peer, e.g. the two PyTorch models whose better value per row is the
+   * peer column.
+   */
+  plain?: string[];
   /** Extra ratio columns [numerator, denominator], e.g. ["webgpu", "tfjs-webgpu"]: printed as "a/b". */
   compare?: [string, string][];
   /**
@@ -152,7 +158,7 @@ export function formatTable(g: GroupResult): string {
     ...g.columns.map((c) => {
       const v = r.values[c], p = g.peer === null ? null : r.values[g.peer];
       if (v === null || v === undefined) return "—";
-      return c === g.peer || !p ? fmt(v) : `${fmt(v)} (${times(v / p)})`;
+      return c === g.peer || !p || g.plain?.includes(c) ? fmt(v) : `${fmt(v)} (${times(v / p)})`;
     }),
     ...compare.map(([a, b]) => {
       const va = r.values[a], vb = r.values[b];

@@ -7,8 +7,8 @@
  * with both removed and OPENBLAS_NUM_THREADS set; PyTorch is started from that child, so it and we see the same
  * environment. `--keep-env` measures with the environment as it is.
  *
- * Flags: --only=matmul,ops,train_step,memory  --quick (fewer reps)  --reps=N (reps per runner)  --full (all sizes on
- *        slow backends)  --threads=2  --keep-env
+ * Flags: --only=matmul,ops,train_step,memory,peak_memory  --quick (fewer reps)  --reps=N (reps per runner)
+ *        --full (all sizes on slow backends, peak_memory's paper125m)  --threads=2  --keep-env
  *        --no-tfjs (skip the TensorFlow.js columns)  --out=bench/results.json
  * To add a group: write bench/<group>.ts exporting a `BenchGroup` (see harness.ts) and list it in GROUPS;
  * add its peer's setup to GROUPS in torch_peer.py.
@@ -23,9 +23,10 @@ import { matmulGroup } from "./matmul.ts";
 import { opsGroup } from "./ops.ts";
 import { trainStepGroup } from "./train_step.ts";
 import { memoryGroup } from "./memory.ts";
+import { peakMemoryGroup } from "./peak_memory.ts";
 
 /** Every benchmark group, in the order they run. */
-const GROUPS: BenchGroup[] = [matmulGroup, opsGroup, trainStepGroup, memoryGroup];
+const GROUPS: BenchGroup[] = [matmulGroup, opsGroup, trainStepGroup, memoryGroup, peakMemoryGroup];
 
 const { values: flags } = parseArgs({
   args: Deno.args,

@@ -5,9 +5,11 @@
  * (LayerNorm from tf ops, masked softmax). Rate: millions of input elements per second (higher is better).
  *
  * Cases: LayerNorm at the small preset's B·T = 2048 rows, width C = 128 and the FFN width 512 (NormFormer's
- * ffnNorm); causal mask + softmax over attention scores (B·H = 64, T = 128); cross-entropy over 2048 rows for
- * the byte vocabulary (256) and GPT-2's (50257); the AdamW update of 1M parameters (fused here, torch.optim.AdamW
- * there: same hyperparameters, PyTorch's ε placement).
+ * ffnNorm); exact GELU and a bias add (y = x + b over rows; backward: dx is dy passed on, db the column sums) at
+ * the FFN's (B·T, F) = 2048×512; the causal softmax over attention scores, our fused `softmax` with `causalTq`
+ * against PyTorch's masked_fill + softmax (small's B·H = 64, T = 128, and t1's B·H = 128, T = 256); cross-entropy
+ * over 2048 rows for the byte vocabulary (256) and GPT-2's (50257); the AdamW update of 1M parameters (fused here,
+ * torch.optim.AdamW there: same hyperparameters, PyTorch's ε placement).
  * Legend: R rows, C columns, T time, V vocabulary, N elements.
  * @module
  */
@@ -70,11 +72,56 @@ const layerNorm = (rows: number, cols: number): OpCase => ({
   tfjs: (t) => t.layerNorm(rows, cols),
 });
 
+/** GELU's ops as the autograd runs them: `unary` gelu, then its one-pass backward `geluBackward`(x, dy). */
+const gelu = (rows: number, cols: number): OpCase => ({
+  label: `gelu ${rows}×${cols}`,
+  elements: rows * cols,
+  torch: ["gelu", { rows, cols }],
+  setup(be) {
+    const n = rows * cols, strides = [cols, 1];
+    const [x, dy, y, dx] = [f32(be, n, 1, 6), f32(be, n, 2), f32(be, n), f32(be, n)];
+    return {
+      bufs: [x, dy, y, dx],
+      once() {
+        be.dispatch("unary", [y], [x], { fn: "gelu" });
+        be.dispatch("binary", [dx], [x, dy], {
+          fn: "geluBackward",
+          shape: [rows, cols],
+          aStrides: strides,
+          bStrides: strides,
+        });
+      },
+    };
+  },
+});
+
+/**
+ * A Linear layer's bias as the autograd runs it: a broadcasting `binary` add, and in backward `sumTo`'s one
+ * `reduce` over the rows for db; dx is dy itself (a view, no kernel), as in PyTorch.
+ */
+const biasAdd = (rows: number, cols: number): OpCase => ({
+  label: `bias add ${rows}×${cols}`,
+  elements: rows * cols,
+  torch: ["biasAdd", { rows, cols }],
+  setup(be) {
+    const n = rows * cols;
+    const [x, b, dy, y, db] = [f32(be, n, 1), f32(be, cols, 3), f32(be, n, 2), f32(be, n), f32(be, cols)];
+    return {
+      bufs: [x, b, dy, y, db],
+      once() {
+        be.dispatch("binary", [y], [x, b], { fn: "add", shape: [rows, cols], aStrides: [cols, 1], bStrides: [0, 1] });
+        be.dispatch("reduce", [db], [dy], { fn: "sum", outer: 1, size: rows, inner: cols });
+      },
+    };
+  },
+});
+
 /** The attention probabilities' ops as the autograd runs them: causal softmax (mask fused) and its backward. */
-const attention = (rows: number, t: number): OpCase => ({
-  label: `mask+softmax ${rows}×${t}×${t}`,
+const attention = (rows: number, t: number, big = false): OpCase => ({
+  label: `causal softmax ${rows}×${t}×${t}`,
   elements: rows * t * t,
   torch: ["attentionSoftmax", { rows, t }],
+  big,
   setup(be) {
     const n = rows * t * t;
     const [s, dp] = [f32(be, n, 1, 8), f32(be, n, 2)];
@@ -129,7 +176,10 @@ const adamw = (size: number): OpCase => ({
 const CASES: OpCase[] = [
   layerNorm(2048, 128),
   layerNorm(2048, 512),
+  gelu(2048, 512),
+  biasAdd(2048, 512),
   attention(64, 128),
+  attention(128, 256, true),
   crossEntropy(2048, 256),
   crossEntropy(2048, 50257, true),
   adamw(1 << 20),
@@ -223,7 +273,11 @@ export const opsGroup: BenchGroup = {
     }
     for (const { be } of ours.values()) be.destroy();
     for (const t of tfjs.values()) notes.push(t.describe());
-    notes.push("tfjs: no fused cross-entropy or AdamW compared; crossEntropy 2048×50257 on webgpu/tfjs-cpu: --full");
+    notes.push(
+      "tfjs: no GELU, bias add, fused cross-entropy or AdamW compared; crossEntropy 2048×50257 and causal softmax " +
+        "128×256×256 on webgpu/tfjs-cpu/tfjs-webgpu: --full",
+    );
+    notes.push("causal softmax: ours the fused softmax with causalTq; torch masked_fill(-inf) then softmax");
     notes.push("adamw: torch.optim.AdamW (single-tensor loop); ours one fused dispatch");
     const compare: [string, string][] = [["webgpu", "tfjs-webgpu"], ["cpu", "tfjs-wasm"]];
     const peerName = typeof peer === "string" ? null : "torch";

@@ -4,9 +4,46 @@
  * @module
  */
 import type { Runner } from "./harness.ts";
+import type { TrainConfig } from "../lib/train/config.ts";
+import { paramCount } from "../lib/model/sizing.ts";
 
 /** The Python that runs the PyTorch peer: the system one, where Debian's python3-torch lives. */
 export const PYTHON = "/usr/bin/python3";
+
+/** The two PyTorch models (bench/torch_nanogpt.py's `build`). */
+export const TORCH_STYLES = ["fairseq", "nanogpt"] as const;
+
+/**
+ * The peer's parameters for the same model, batch and gradient accumulation, with our parameter count for the peer
+ * to check its model against.
+ */
+export function torchParams(cfg: TrainConfig, style: typeof TORCH_STYLES[number]): Record<string, unknown> {
+  const { vocabSize: vocab, dModel: d, heads, dFF: dff, layers, contextLength: context, batchSize: batch } = cfg;
+  const nf = cfg.arch === "normformer";
+  const same = cfg.arch !== "postln" && [cfg.postAttnNorm, cfg.headScale, cfg.ffnNorm].every((on) => on === nf) &&
+    !cfg.residScale && (!nf || cfg.headScalePlacement === "postOutProj") && cfg.positions === "sinusoidal" &&
+    cfg.activation === "gelu";
+  if (!same) {
+    throw new Error(
+      `Cannot compare arch "${cfg.arch}" with these switches: the PyTorch models are Pre-LN and NormFormer ` +
+        `(post-attention LN, HeadScale after out_proj, FFN LN), GELU, sinusoids, no residScale`,
+    );
+  }
+  return {
+    vocab,
+    d,
+    heads,
+    dff,
+    layers,
+    context,
+    batch,
+    arch: cfg.arch,
+    style,
+    params: paramCount(cfg).total,
+    update_freq: cfg.updateFreq ?? 1,
+    dropout: [cfg.dropout, cfg.attentionDropout, cfg.activationDropout],
+  };
+}
 
 /** What the peer reports about itself at start. */
 export interface PeerInfo {

@@ -108,7 +108,7 @@ async function main(): Promise<void> {
   const rows = [...stats].map(([key, s]) => ({ key, ...s, total: PHASES.reduce((a, p) => a + s.ms[p], 0) }))
     .sort((a, b) => b.total - a.total);
   const kernelMs = rows.reduce((a, r) => a + r.total, 0);
-  const tokens = cfg.batchSize * cfg.contextLength;
+  const tokens = cfg.batchSize * cfg.contextLength * (cfg.updateFreq ?? 1); // per update
   const load = (await Deno.readTextFile("/proc/loadavg").catch(() => "?")).split(" ")[0];
   console.log(
     `profile: preset ${cfg.preset}, arch ${cfg.arch} (L=${cfg.layers} C=${cfg.dModel} H=${cfg.heads} F=${cfg.dFF} ` +

@@ -16,6 +16,11 @@ case and times `iters` iterations of it when asked, so the harness can interleav
 To add a group, write a setup function returning run(iters) and register it in GROUPS. Each setup mirrors a Deno
 group's case: the same op (fused where PyTorch fuses it, autograd for backward as a PyTorch user gets it), the
 same shapes, fp32.
+
+    /usr/bin/python3 bench/torch_peer.py --threads 2 --peak-memory '{"style": "fairseq", "steps": 2, ...}'
+
+runs training steps of one model in this fresh process and prints one JSON line with its peak RSS (VmHWM) and the
+RSS after `import torch` (bench/peak_memory.ts).
 """
 import argparse
 import ctypes
@@ -27,7 +32,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-from torch_model import LM
+from torch_nanogpt import build, optimizer, param_count
 
 
 def matmul(m, n, k):
@@ -63,6 +68,23 @@ def layer_norm(rows, cols):
     return _grad_runner(lambda: F.layer_norm(x, (cols,), g, b, 1e-5), [x, g, b], dy)
 
 
+def gelu(rows, cols):
+    """Exact (erf) GELU, forward + backward, as the FFN's activation (B·T, F)."""
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(rows, cols, generator=gen).requires_grad_()
+    dy = torch.randn(rows, cols, generator=gen)
+    return _grad_runner(lambda: F.gelu(x), [x], dy)
+
+
+def bias_add(rows, cols):
+    """y = x + b broadcast over rows, forward + backward (dx = dy passed on, db = dy summed over rows)."""
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(rows, cols, generator=gen).requires_grad_()
+    b = torch.randn(cols, generator=gen).requires_grad_()
+    dy = torch.randn(rows, cols, generator=gen)
+    return _grad_runner(lambda: x + b, [x, b], dy)
+
+
 def attention_softmax(rows, t):
     """Causal mask then softmax over scores (rows = B·H, T, T), forward + backward."""
     gen = torch.Generator().manual_seed(0)
@@ -95,29 +117,71 @@ def adamw(size):
     return run
 
 
-def train_step(vocab, d, heads, dff, layers, context, batch, arch):
-    """Forward + backward + AdamW of bench/torch_model.py's LM on a fixed batch; loss.item() each step."""
+def _model_and_batch(vocab, d, heads, dff, layers, context, batch, arch, style, params, dropout):
+    """The model of `style` (see torch_nanogpt.build), its AdamW and a fixed batch; `params` is our parameter count."""
     torch.manual_seed(0)
-    model = LM(vocab, d, heads, dff, layers, context, arch)
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.98), eps=1e-8, weight_decay=0.01)
+    p_drop, p_attn, p_act = dropout
+    model = build(style, vocab=vocab, d=d, heads=heads, dff=dff, layers=layers, context=context, arch=arch,
+                  dropout=p_drop, attn_dropout=p_attn, act_dropout=p_act)
+    if params is not None and param_count(model) != params:  # the comparison is only fair on the same model
+        raise ValueError(f"{style} {arch} model has {param_count(model)} parameters, ours {params}")
+    opt = optimizer(model, style)
     gen = torch.Generator().manual_seed(1)
     ids = torch.randint(vocab, (batch, context), generator=gen)
     targets = torch.randint(vocab, (batch, context), generator=gen)
+    return model, opt, ids, targets
+
+
+def _step(model, opt, ids, targets, update_freq):
+    """One update: `update_freq` forward + backward passes (each loss scaled by 1/update_freq), then AdamW."""
+    for _ in range(update_freq):
+        loss = model.loss(ids, targets)
+        (loss if update_freq == 1 else loss / update_freq).backward()
+        loss.item()
+    opt.step()
+    opt.zero_grad(set_to_none=True)
+
+
+def train_step(vocab, d, heads, dff, layers, context, batch, arch, style="fairseq", params=None, update_freq=1,
+               dropout=(0.0, 0.0, 0.0)):
+    """Forward + backward + AdamW of the `style` model (torch_nanogpt.build) on a fixed batch; loss.item() each pass."""
+    model, opt, ids, targets = _model_and_batch(vocab, d, heads, dff, layers, context, batch, arch, style, params,
+                                                dropout)
 
     def run(iters):
         for _ in range(iters):
-            loss = model.loss(ids, targets)
-            loss.backward()
-            opt.step()
-            opt.zero_grad(set_to_none=True)
-            loss.item()
+            _step(model, opt, ids, targets, update_freq)
 
     return run
+
+
+def _proc_status(key):
+    """A /proc/self/status field in bytes (VmRSS, VmHWM)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) * 1024
+    raise KeyError(key)
+
+
+def peak_memory(steps, **case):
+    """`steps` updates of `case` (train_step's parameters); the process's RSS before the model and its peak."""
+    base = _proc_status("VmRSS")
+    case = dict(case, dropout=tuple(case.get("dropout", (0.0, 0.0, 0.0))))
+    update_freq = case.pop("update_freq", 1)
+    model, opt, ids, targets = _model_and_batch(**case)
+    t = time.perf_counter()
+    for _ in range(steps):
+        _step(model, opt, ids, targets, update_freq)
+    return {"peakBytes": _proc_status("VmHWM"), "baseBytes": base, "params": param_count(model),
+            "seconds": time.perf_counter() - t}
 
 
 GROUPS = {
     "matmul": matmul,
     "layerNorm": layer_norm,
+    "gelu": gelu,
+    "biasAdd": bias_add,
     "attentionSoftmax": attention_softmax,
     "crossEntropy": cross_entropy,
     "adamw": adamw,
@@ -147,8 +211,12 @@ def reply(obj):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--peak-memory", help="a JSON case: run it, print its peak RSS, exit")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
+    if args.peak_memory:
+        reply(peak_memory(**json.loads(args.peak_memory)))
+        return
     reply({
         "peer": "torch",
         "version": torch.__version__,
