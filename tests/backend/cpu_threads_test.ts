@@ -1,13 +1,16 @@
 /**
  * The CPU backend's worker threads: every splittable kernel run over two threads (through `runSplit`, which must
  * report that it split) gives what the one-thread kernel gives, bit for bit (LayerNorm's dg/db, summed per part,
- * to rounding); arrays that are not shared, and small ops, stay on one thread.
+ * to rounding), both for the TypeScript kernels on shared arrays and for the SIMD kernels on the heap; arrays
+ * that are not shared, and small ops, stay on one thread.
  */
 import { assert, assertClose, assertEquals } from "../assert.ts";
 import type { OpAttrs, OpName } from "../../lib/backend/backend.ts";
 import { createCpuBackend } from "../../lib/backend/cpu/mod.ts";
 import type { Arr } from "../../lib/backend/cpu/elementwise.ts";
 import { MIN_PART_ELEMENTS, readyWorkers, runSplit, sharedArray } from "../../lib/backend/cpu/threads.ts";
+import { allocate } from "../../lib/backend/cpu/simd/heap.ts";
+import { simdApplies } from "../../lib/backend/cpu/simd/ops.ts";
 import { Rng } from "../../lib/core/rng.ts";
 
 const rng = new Rng(11);
@@ -21,10 +24,23 @@ while (readyWorkers(1) < 1) {
   await new Promise((r) => setTimeout(r, 20));
 }
 
-const one = createCpuBackend({ threads: 1 });
+const ones = { ts: createCpuBackend({ threads: 1, simd: false }), simd: createCpuBackend({ threads: 1 }) };
+const MODES = ["ts", "simd"] as const;
+/** Ops that ran on SIMD kernels in the "simd" mode (the last test checks the list). */
+const simdRan = new Set<string>();
 
-/** Run op on one thread (plain arrays) and split over two (shared arrays); return both outputs. */
-function both<K extends OpName>(op: K, attrs: OpAttrs[K], outSizes: number[], ins: (Float32Array | Int32Array)[]) {
+/**
+ * Run op on one thread and split over two, with the TypeScript kernels (`ts`: shared arrays) or the SIMD ones
+ * where they apply (`simd`: heap arrays); return both outputs.
+ */
+function both<K extends OpName>(
+  op: K,
+  attrs: OpAttrs[K],
+  outSizes: number[],
+  ins: (Float32Array | Int32Array)[],
+  mode: typeof MODES[number],
+) {
+  const one = ones[mode];
   const inB = ins.map((x) => {
     const b = one.alloc(x.length, x instanceof Int32Array ? "i32" : "f32");
     one.write(b, x);
@@ -38,84 +54,111 @@ function both<K extends OpName>(op: K, attrs: OpAttrs[K], outSizes: number[], in
   one.dispatch(op, outB, inB, attrs);
   const want = outB.map((b) => one.readExact(b) as Float32Array);
   const share = (x: Float32Array | Int32Array): Arr => {
-    const s = sharedArray(x instanceof Int32Array ? "i32" : "f32", x.length);
+    const kind = x instanceof Int32Array ? "i32" : "f32";
+    const s = mode === "simd" ? allocate(kind, x.length)! : sharedArray(kind, x.length);
     s.set(x);
     return s;
   };
   const inS = ins.map(share);
   const outS = outSizes.map((n, k) => (op === "adamw" ? inS[k] : share(new Float32Array(n))));
-  assert(runSplit(2, op, attrs, outS, inS, false), `${op} did not split over two threads`);
+  const simd = mode === "simd" && simdApplies(op, attrs, outS, inS);
+  if (simd) simdRan.add(op);
+  assert(runSplit(2, op, attrs, outS, inS, false, simd), `${op} did not split over two threads`);
   return { got: outS as Float32Array[], want };
 }
+
+/** Bit-equal (NaN matching NaN), naming the first index that differs. */
+const same = (got: ArrayLike<number>, want: ArrayLike<number>, what: string) => assertClose(got, want, 0, 0, what);
 
 const R = 512, C = 257; // 131 584 elements: 2 parts of ≥ MIN_PART_ELEMENTS
 const N = R * C;
 
-Deno.test("threads: elementwise ops split bit-identically (unary, affine, binary with broadcasts and permutes)", () => {
-  for (const fn of ["gelu", "exp", "tanh"] as const) {
-    const { got, want } = both("unary", { fn }, [N], [rand(N)]);
-    assertEquals(got[0], want[0]);
-  }
-  const af = both("affine", { scale: -1.5, bias: 0.25 }, [N], [rand(N)]);
-  assertEquals(af.got[0], af.want[0]);
-  const cases: [number[], number[], number[], number, number][] = [
-    [[R, C], [C, 1], [C, 1], N, N], // same shape
-    [[R, C], [C, 1], [0, 1], N, C], // row broadcast (a bias)
-    [[R, C], [1, 0], [C, 1], R, N], // column broadcast
-    [[C, R], [1, C], [R, 1], N, N], // a read transposed
-    [[4, R / 4, C], [0, C, 1], [C * R / 4, 0, 1], N / 4, 4 * C], // rank 3, broadcast on axis 0
-  ];
-  for (const fn of ["add", "mul", "geluBackward", "max"] as const) {
-    for (const [shape, aStrides, bStrides, na, nb] of cases) {
-      const { got, want } = both("binary", { fn, shape, aStrides, bStrides }, [N], [rand(na), rand(nb)]);
-      assertEquals(got[0], want[0], `${fn} ${JSON.stringify(shape)}`);
+for (const mode of MODES) {
+  Deno.test(`threads (${mode}): elementwise ops split bit-identically (unary, affine, binary with broadcasts and permutes)`, () => {
+    for (const fn of ["gelu", "exp", "tanh"] as const) {
+      const { got, want } = both("unary", { fn }, [N], [rand(N)], mode);
+      same(got[0], want[0], fn);
     }
-  }
-});
-
-Deno.test("threads: strided copies split bit-identically", () => {
-  const { got, want } = both("strided", { shape: [C, R], strides: [1, C], offset: 0 }, [N], [rand(N)]);
-  assertEquals(got[0], want[0]);
-  const sl = both("strided", { shape: [R - 2, C - 1], strides: [C, 1], offset: C + 1 }, [(R - 2) * (C - 1)], [rand(N)]);
-  assertEquals(sl.got[0], sl.want[0]);
-});
-
-Deno.test("threads: row kernels split bit-identically; causal softmax splits at whole sequences", () => {
-  for (const causalTq of [undefined, 16, 7]) {
-    const rows = causalTq ? 7 * 16 * 16 : R, cols = causalTq ? 300 : C;
-    const { got, want } = both("softmax", { rows, cols, causalTq }, [rows * cols], [rand(rows * cols)]);
-    assertEquals(got[0], want[0], `softmax causalTq ${causalTq}`);
-  }
-  const sb = both("softmaxBackward", { rows: R, cols: C }, [N], [rand(N, 0, 1), rand(N)]);
-  assertEquals(sb.got[0], sb.want[0]);
-  const ln = both("layerNorm", { rows: R, cols: C, eps: 1e-5 }, [N, R, R], [rand(N), rand(C), rand(C)]);
-  ln.got.forEach((g, k) => assertEquals(g, ln.want[k], `layerNorm out ${k}`));
-  const [mean, rstd] = [ln.want[1], ln.want[2]];
-  const lb = both("layerNormBackward", { rows: R, cols: C }, [N, C, C], [rand(N), rand(N), rand(C), mean, rstd]);
-  assertEquals(lb.got[0], lb.want[0], "layerNorm dx");
-  assertClose(lb.got[1], lb.want[1], 1e-6, 1e-6, "layerNorm dg");
-  assertClose(lb.got[2], lb.want[2], 1e-6, 1e-6, "layerNorm db");
-  const t = ids(R, C), lse = rand(R, 3, 4), dl = rand(R);
-  const ce = both("crossEntropyBackward", { rows: R, cols: C }, [N], [rand(N), t, lse, dl]);
-  assertEquals(ce.got[0], ce.want[0]);
-});
-
-Deno.test("threads: reductions split over rows or, with one outer row, over columns, bit-identically", () => {
-  for (const fn of ["sum", "max"] as const) {
-    for (const [outer, size, inner] of [[1, R, C], [R, C, 1], [4, R / 4, C], [R / 2, 2, C]]) {
-      const x = rand(N);
-      x[7] = NaN;
-      const { got, want } = both("reduce", { fn, outer, size, inner }, [outer * inner], [x]);
-      assertEquals(got[0], want[0], `${fn} (${outer}, ${size}, ${inner})`);
+    const af = both("affine", { scale: -1.5, bias: 0.25 }, [N], [rand(N)], mode);
+    same(af.got[0], af.want[0], "affine");
+    const cases: [number[], number[], number[], number, number][] = [
+      [[R, C], [C, 1], [C, 1], N, N], // same shape
+      [[R, C], [C, 1], [0, 1], N, C], // row broadcast (a bias)
+      [[R, C], [1, 0], [C, 1], R, N], // column broadcast
+      [[C, R], [1, C], [R, 1], N, N], // a read transposed
+      [[4, R / 4, C], [0, C, 1], [C * R / 4, 0, 1], N / 4, 4 * C], // rank 3, broadcast on axis 0
+      [[4, R / 4, C], [R / 4 * C, C, 1], [0, 0, 1], N, C], // rank 3, a bias
+      [[4, R / 4, C], [R / 4 * C, C, 1], [0, 0, 0], N, 1], // rank 3, a scalar
+      [[N], [1], [1], N, N], // rank 1: split at any element
+    ];
+    for (const fn of ["add", "mul", "div", "geluBackward", "max"] as const) {
+      for (const [shape, aStrides, bStrides, na, nb] of cases) {
+        const { got, want } = both("binary", { fn, shape, aStrides, bStrides }, [N], [rand(na), rand(nb)], mode);
+        same(got[0], want[0], `${fn} ${JSON.stringify(shape)}`);
+      }
     }
-  }
-});
+  });
 
-Deno.test("threads: AdamW splits bit-identically, in place", () => {
-  const p = rand(N), m = rand(N, -0.1, 0.1), v = rand(N, 0, 0.1), g = rand(N);
-  const attrs = { lr: 1e-3, beta1: 0.9, beta2: 0.98, eps: 1e-8, weightDecay: 0.01, step: 3 };
-  const { got, want } = both("adamw", attrs, [N, N, N], [p, m, v, g]);
-  got.forEach((x, k) => assertEquals(x, want[k], `adamw out ${k}`));
+  Deno.test(`threads (${mode}): strided copies split bit-identically`, () => {
+    const { got, want } = both("strided", { shape: [C, R], strides: [1, C], offset: 0 }, [N], [rand(N)], mode);
+    same(got[0], want[0], "permute");
+    const sl = both("strided", { shape: [R - 2, C - 1], strides: [C, 1], offset: C + 1 }, [(R - 2) * (C - 1)], [
+      rand(N),
+    ], mode);
+    same(sl.got[0], sl.want[0], "slice");
+  });
+
+  Deno.test(`threads (${mode}): row kernels split bit-identically; causal softmax splits at whole sequences`, () => {
+    for (const causalTq of [undefined, 16, 7]) {
+      const rows = causalTq ? 7 * 16 * 16 : R, cols = causalTq ? 300 : C;
+      const { got, want } = both("softmax", { rows, cols, causalTq }, [rows * cols], [rand(rows * cols)], mode);
+      same(got[0], want[0], `softmax causalTq ${causalTq}`);
+    }
+    const sb = both("softmaxBackward", { rows: R, cols: C }, [N], [rand(N, 0, 1), rand(N)], mode);
+    same(sb.got[0], sb.want[0], "softmaxBackward");
+    const ln = both("layerNorm", { rows: R, cols: C, eps: 1e-5 }, [N, R, R], [rand(N), rand(C), rand(C)], mode);
+    ln.got.forEach((g, k) => same(g, ln.want[k], `layerNorm out ${k}`));
+    const [mean, rstd] = [ln.want[1], ln.want[2]];
+    const lb = both(
+      "layerNormBackward",
+      { rows: R, cols: C },
+      [N, C, C],
+      [rand(N), rand(N), rand(C), mean, rstd],
+      mode,
+    );
+    same(lb.got[0], lb.want[0], "layerNorm dx");
+    assertClose(lb.got[1], lb.want[1], 1e-6, 1e-6, "layerNorm dg");
+    assertClose(lb.got[2], lb.want[2], 1e-6, 1e-6, "layerNorm db");
+    const t = ids(R, C), lse = rand(R, 3, 4), dl = rand(R);
+    const ce = both("crossEntropyBackward", { rows: R, cols: C }, [N], [rand(N), t, lse, dl], mode);
+    same(ce.got[0], ce.want[0], "crossEntropyBackward");
+    const cf = both("crossEntropy", { rows: R, cols: C }, [R, R], [rand(N), t], mode);
+    cf.got.forEach((g, k) => same(g, cf.want[k], `crossEntropy out ${k}`));
+  });
+
+  Deno.test(`threads (${mode}): reductions split over rows or, with one outer row, over columns, bit-identically`, () => {
+    for (const fn of ["sum", "max"] as const) {
+      for (const [outer, size, inner] of [[1, R, C], [R, C, 1], [4, R / 4, C], [R / 2, 2, C]]) {
+        const x = rand(N);
+        x[7] = NaN;
+        const { got, want } = both("reduce", { fn, outer, size, inner }, [outer * inner], [x], mode);
+        same(got[0], want[0], `${fn} (${outer}, ${size}, ${inner})`);
+      }
+    }
+  });
+
+  Deno.test(`threads (${mode}): AdamW splits bit-identically, in place`, () => {
+    const p = rand(N), m = rand(N, -0.1, 0.1), v = rand(N, 0, 0.1), g = rand(N);
+    const attrs = { lr: 1e-3, beta1: 0.9, beta2: 0.98, eps: 1e-8, weightDecay: 0.01, step: 3 };
+    const { got, want } = both("adamw", attrs, [N, N, N], [p, m, v, g], mode);
+    got.forEach((x, k) => same(x, want[k], `adamw out ${k}`));
+  });
+}
+
+Deno.test("threads (simd): the SIMD kernels ran for every op that has one", () => {
+  const expected = ["unary", "affine", "binary", "softmax", "softmaxBackward", "layerNorm", "layerNormBackward"]
+    .concat(["crossEntropy", "crossEntropyBackward", "reduce", "adamw"]);
+  assertEquals([...simdRan].sort(), expected.sort());
 });
 
 Deno.test("threads: small ops, unshared arrays and one-thread backends do not split", () => {
@@ -133,12 +176,14 @@ Deno.test("threads: a training step gives the same loss on one and two threads",
   const { makeTrainStep } = await import("../../bench/step.ts");
   const cfg = resolveConfig([{ preset: "tiny", arch: "normformer", batchSize: 16 }]);
   const losses: number[][] = [];
-  for (const threads of [1, 2]) {
-    const step = makeTrainStep(createCpuBackend({ threads }), cfg);
+  for (const [threads, simd] of [[1, false], [2, false], [1, true], [2, true]] as const) {
+    const step = makeTrainStep(createCpuBackend({ threads, simd }), cfg);
     const l: number[] = [];
     for (let i = 0; i < 3; i++) l.push(await step.run());
     step.dispose();
     losses.push(l);
   }
-  assertClose(losses[1], losses[0], 1e-5, 0, "losses");
+  assertClose(losses[1], losses[0], 1e-5, 0, "losses, TypeScript kernels");
+  assertClose(losses[3], losses[2], 1e-5, 0, "losses, SIMD kernels");
+  assertClose(losses[2], losses[0], 1e-4, 0, "losses, SIMD vs TypeScript");
 });

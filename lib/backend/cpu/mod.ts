@@ -1,8 +1,10 @@
 /**
- * The CPU backend: plain TypeScript kernels, the oracle every device kernel is tested against. Its matrix
- * product calls OpenBLAS (or Accelerate) through `Deno.dlopen` when present, else a blocked TypeScript kernel.
- * With `{ float64: true }` every f32 buffer is stored in float64: the oracle that finite-difference gradient
- * checks run on.
+ * The CPU backend. Its float32 tensors live in a shared WebAssembly memory (simd/heap.ts) and the hot kernels
+ * (LayerNorm, softmax, cross-entropy, GELU, element-wise arithmetic, sums, AdamW) run there as WebAssembly SIMD
+ * (simd/kernels.c); the rest, and everything in the float64 oracle, are plain TypeScript. Its matrix product calls
+ * OpenBLAS (or Accelerate) through `Deno.dlopen` when present, else a blocked TypeScript kernel. With
+ * `{ float64: true }` every f32 buffer is stored in float64: the oracle that finite-difference gradient checks
+ * run on.
  * @module
  */
 import type { Backend, DeviceBuffer, DType, OpAttrs, OpName } from "../backend.ts";
@@ -21,6 +23,8 @@ import { matmul } from "./matmul.ts";
 import { type Sgemm, sgemmTs } from "./gemm.ts";
 import { loadBlas, readEnv } from "./blas.ts";
 import { runSplit, sharedArray } from "./threads.ts";
+import { allocate, owns, release } from "./simd/heap.ts";
+import { runSimd, simdApplies } from "./simd/ops.ts";
 
 /** A CPU allocation: the host array itself. */
 export class CpuBuffer implements DeviceBuffer {
@@ -45,6 +49,11 @@ export interface CpuOptions {
   /** Use a system BLAS when one loads (default true; env NK_BLAS=0 also disables it). */
   blas?: boolean;
   /**
+   * Keep float32 tensors in the WebAssembly heap and run the SIMD kernels (default true; env NK_SIMD=0 also
+   * disables it). Without it every kernel is TypeScript (the previous implementation, kept as a reference).
+   */
+  simd?: boolean;
+  /**
    * Threads for the elementwise, row and optimizer kernels (this one plus worker threads; see threads.ts).
    * Default: env NK_CPU_THREADS, else the cores reported by the runtime, at most 4, in float32; 1 in the
    * float64 oracle.
@@ -58,6 +67,8 @@ export interface CpuBackend extends Backend {
   readonly matmulKernel: string;
   /** Threads of the elementwise, row and optimizer kernels (this one plus workers). */
   readonly threads: number;
+  /** Whether float32 tensors live in the WebAssembly heap and the SIMD kernels run. */
+  readonly simd: boolean;
   /** Read a buffer at full storage precision (float64 in the oracle). */
   readExact(buffer: DeviceBuffer): Float64Array | Float32Array | Int32Array;
 }
@@ -74,6 +85,9 @@ const ARRAYS = {
 const FREED = new Float32Array(0);
 /** Most bytes kept for reuse (per backend). */
 const POOL_LIMIT = 2 ** 31;
+
+/** Heap blocks of buffers dropped without `free` go back to the heap once the buffer is collected. */
+const unreleased = new FinalizationRegistry<Arr>((data) => release(data));
 
 /**
  * Create a CPU backend.
@@ -94,6 +108,7 @@ export function createCpuBackend(opts: CpuOptions = {}): CpuBackend {
   if (!Number.isInteger(threads) || threads < 1) {
     throw new Error(`Invalid CPU threads ${threads}: expected an integer ≥ 1`);
   }
+  const simd = !f64 && (opts.simd ?? readEnv("NK_SIMD") !== "0");
   let sgemm: Sgemm = sgemmTs;
   let matmulKernel = "typescript (blas disabled by option)";
   if (opts.blas ?? true) {
@@ -132,6 +147,8 @@ export function createCpuBackend(opts: CpuOptions = {}): CpuBackend {
   };
   let live = 0, liveBuffers = 0, pooled = 0, destroyed = false;
   const pool = new Map<string, Arr[]>();
+  const fresh = (kind: "f32" | "f64" | "i32", size: number): Arr =>
+    (simd && size > 0 ? allocate(kind, size) : null) ?? (threads > 1 ? sharedArray(kind, size) : ARRAYS[kind](size));
   const arr = (b: DeviceBuffer): Arr => {
     if (destroyed) throw new Error("Cannot use the cpu backend after destroy()");
     if (!(b instanceof CpuBuffer)) throw new Error(`Cannot use a ${b?.constructor?.name} on the cpu backend`);
@@ -141,6 +158,7 @@ export function createCpuBackend(opts: CpuOptions = {}): CpuBackend {
     name: "cpu",
     matmulKernel,
     threads,
+    simd,
     alloc(size, dtype) {
       if (!Number.isInteger(size) || size < 0) {
         throw new Error(`Cannot allocate ${size} elements: expected an integer ≥ 0`);
@@ -148,24 +166,27 @@ export function createCpuBackend(opts: CpuOptions = {}): CpuBackend {
       const key = `${dtype}:${size}`;
       const reused = pool.get(key)?.pop();
       const kind = dtype === "i32" ? "i32" : f64 ? "f64" : "f32";
-      const data = reused ?? (threads > 1 ? sharedArray(kind, size) : ARRAYS[kind](size));
+      const data = reused ?? fresh(kind, size);
       if (reused) pooled -= data.byteLength;
       live += data.byteLength;
       liveBuffers++;
-      return new CpuBuffer(data, dtype);
+      const buffer = new CpuBuffer(data, dtype);
+      if (owns(data)) unreleased.register(buffer, data, buffer);
+      return buffer;
     },
     free(b) {
       const data = arr(b);
       live -= data.byteLength;
       liveBuffers--;
       (b as CpuBuffer).data = FREED;
+      unreleased.unregister(b);
       // Reuse freed arrays: fresh pages cost ~11 µs per 4 KiB on first touch, more than most kernels.
       if (data.byteLength > 0 && pooled + data.byteLength <= POOL_LIMIT) {
         const key = `${b.dtype}:${data.length}`;
         const list = pool.get(key) ?? pool.set(key, []).get(key)!;
         list.push(data);
         pooled += data.byteLength;
-      }
+      } else if (owns(data)) release(data);
     },
     write(b, data) {
       const dst = arr(b);
@@ -186,11 +207,15 @@ export function createCpuBackend(opts: CpuOptions = {}): CpuBackend {
       const k = kernels[op];
       if (!k) throw new Error(`Unknown op "${op}" on the cpu backend`);
       const o = outs.map(arr), i = ins.map(arr);
-      if (!runSplit(threads, op, attrs, o, i, f64)) k(attrs, o, i);
+      const fast = simd && simdApplies(op, attrs, o, i);
+      if (runSplit(threads, op, attrs, o, i, f64, fast)) return;
+      if (fast) runSimd(op, attrs, o, i);
+      else k(attrs, o, i);
     },
     memory: () => ({ liveBytes: live, pooledBytes: pooled, liveBuffers }),
     destroy() {
       destroyed = true;
+      for (const list of pool.values()) for (const data of list) if (owns(data)) release(data);
       pool.clear();
       pooled = 0;
     },

@@ -3,12 +3,21 @@
  * rows or outermost indices) run on views of the same arrays, so the main thread and the workers of
  * `threads.ts` run the same code on disjoint output ranges, and every element comes out as the one-thread kernel
  * computes it. The one exception is LayerNorm's dg/db, a sum over rows: each part accumulates its rows into its
- * own float64 slice of `scratch`, which the caller adds up in part order.
+ * own float64 slice of `scratch`, which the caller adds up in part order. simd/ops.ts gives most of these ops a
+ * SIMD kernel over the same units.
  * @module
  */
 import type { OpAttrs } from "../backend.ts";
 import { affine, type Arr, binary, strided, unary } from "./elementwise.ts";
-import { crossEntropyBackward, layerNorm, layerNormBackward, reduce, softmax, softmaxBackward } from "./reduce.ts";
+import {
+  crossEntropy,
+  crossEntropyBackward,
+  layerNorm,
+  layerNormBackward,
+  reduce,
+  softmax,
+  softmaxBackward,
+} from "./reduce.ts";
 import { adamw } from "./misc.ts";
 
 /** How an op splits: its unit count, the multiple that split points keep to, and the elements per unit. */
@@ -104,10 +113,11 @@ export const PARTS: { [K in keyof OpAttrs]?: Part<OpAttrs[K]> } = {
   },
   layerNormBackward: {
     split: (a) => rows(a.rows, a.cols),
-    scratch: (a) => 2 * a.cols,
+    // dg and db partial sums in float64 (2C), and room for the SIMD kernel's float32 partials (2C floats).
+    scratch: (a) => 3 * a.cols,
     combine: (scratch, per, n, [_dx, dg, db]) => {
-      const cols = per / 2, sum = new Float64Array(per);
-      for (let k = 0; k < n; k++) for (let i = 0; i < per; i++) sum[i] += scratch[k * per + i];
+      const cols = dg.length, sum = new Float64Array(2 * cols);
+      for (let k = 0; k < n; k++) for (let i = 0; i < 2 * cols; i++) sum[i] += scratch[k * per + i];
       dg.set(sum.subarray(0, cols));
       db.set(sum.subarray(cols));
     },
@@ -127,6 +137,19 @@ export const PARTS: { [K in keyof OpAttrs]?: Part<OpAttrs[K]> } = {
         accB,
       );
     },
+  },
+  crossEntropy: {
+    split: (a) => rows(a.rows, a.cols),
+    run: (lo, hi, a, [loss, lse], [x, t], exact) =>
+      crossEntropy(
+        hi - lo,
+        a.cols,
+        view(x, lo * a.cols, hi * a.cols),
+        view(t, lo, hi),
+        view(loss, lo, hi),
+        view(lse, lo, hi),
+        exact,
+      ),
   },
   crossEntropyBackward: {
     split: (a) => rows(a.rows, a.cols),

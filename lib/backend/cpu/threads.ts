@@ -13,6 +13,8 @@ import { Worker } from "node:worker_threads";
 import type { OpAttrs, OpName } from "../backend.ts";
 import type { Arr } from "./elementwise.ts";
 import { PARTS } from "./parts.ts";
+import { allocate, heapKernels, heapMemory, release } from "./simd/heap.ts";
+import { pointers, SIMD, type SimdPart } from "./simd/ops.ts";
 
 /** Fewest elements worth a part of their own (a worker round trip is ~45 µs; a kernel does ~0.3–7 ns each). */
 export const MIN_PART_ELEMENTS = 32768;
@@ -40,6 +42,8 @@ export interface Job {
   ins: ArrDesc[];
   exact: boolean;
   scratch: ArrDesc | null;
+  /** Run the SIMD kernel of simd/ops.ts on the heap (every array is a heap view), not the TypeScript one. */
+  simd: boolean;
   /** Index of this worker's status word in the flags. */
   status: number;
 }
@@ -48,6 +52,8 @@ export interface Job {
 export interface WorkerInit {
   flags: SharedArrayBuffer;
   ready: number;
+  /** The heap the SIMD kernels run on (null where shared WebAssembly memory is unavailable). */
+  memory: WebAssembly.Memory | null;
 }
 
 const flags = new Int32Array(new SharedArrayBuffer(4 * WORDS * MAX_WORKERS));
@@ -58,7 +64,7 @@ function grow(n: number): void {
   while (workers.length < Math.min(n, MAX_WORKERS)) {
     const k = workers.length;
     try {
-      const init: WorkerInit = { flags: flags.buffer as SharedArrayBuffer, ready: k * WORDS };
+      const init: WorkerInit = { flags: flags.buffer as SharedArrayBuffer, ready: k * WORDS, memory: heapMemory() };
       // An eval'd dynamic import: node:worker_threads takes only file paths, the import also http(s) URLs (JSR).
       const url = JSON.stringify(new URL("./worker.ts", import.meta.url).href);
       const w = new Worker(`import(${url});`, { eval: true, workerData: init });
@@ -104,7 +110,8 @@ export function sharedArray(kind: "f32" | "f64" | "i32", length: number): Arr {
 
 /**
  * Run `op` over up to `threads` threads (this one included) when it has a part and enough work; returns false,
- * having done nothing, when it should run on one thread.
+ * having done nothing, when it should run on one thread. With `simd`, every part runs the op's SIMD kernel
+ * (simd/ops.ts) on the heap arrays, and the scratch is in the heap too.
  */
 export function runSplit<K extends OpName>(
   threads: number,
@@ -113,6 +120,7 @@ export function runSplit<K extends OpName>(
   outs: Arr[],
   ins: Arr[],
   exact: boolean,
+  simd = false,
 ): boolean {
   const part = PARTS[op] as import("./parts.ts").Part<OpAttrs[K]> | undefined;
   if (!part || threads < 2) return false;
@@ -123,11 +131,38 @@ export function runSplit<K extends OpName>(
   const blocks = Math.floor(units / align);
   const n = Math.min(1 + ready.length, blocks, Math.floor((units * perUnit) / MIN_PART_ELEMENTS));
   if (n < 2) return false;
-  const outD = outs.map(describe), inD = ins.map(describe);
-  if (outD.includes(null) || inD.includes(null)) return false;
+  if (outs.some((a) => !describe(a)) || ins.some((a) => !describe(a))) return false;
   const per = part.scratch?.(attrs) ?? 0;
-  const scratch = per ? sharedArray("f64", per * n) as Float64Array : null;
-  const bounds = Array.from({ length: n + 1 }, (_, i) => (i === n ? units : Math.round((blocks * i) / n) * align));
+  const scratch = per ? (simd ? allocate("f64", per * n) : sharedArray("f64", per * n)) as Float64Array | null : null;
+  if (per && !scratch) return false;
+  try {
+    split(op, attrs, outs, ins, exact, simd, n, bounds(units, blocks, align, n), ready, scratch, per);
+  } finally {
+    if (simd && scratch) release(scratch);
+  }
+  return true;
+}
+
+/** Split points of `units` into n parts, each a multiple of `align` but the last. */
+function bounds(units: number, blocks: number, align: number, n: number): number[] {
+  return Array.from({ length: n + 1 }, (_, i) => (i === n ? units : Math.round((blocks * i) / n) * align));
+}
+
+function split<K extends OpName>(
+  op: K,
+  attrs: OpAttrs[K],
+  outs: Arr[],
+  ins: Arr[],
+  exact: boolean,
+  simd: boolean,
+  n: number,
+  bounds: number[],
+  ready: number[],
+  scratch: Float64Array | null,
+  per: number,
+): void {
+  const part = PARTS[op] as import("./parts.ts").Part<OpAttrs[K]>;
+  const outD = outs.map(describe) as ArrDesc[], inD = ins.map(describe) as ArrDesc[];
   for (let i = 1; i < n; i++) {
     const status = ready[i - 1] * WORDS + 1;
     Atomics.store(flags, status, 0);
@@ -136,15 +171,19 @@ export function runSplit<K extends OpName>(
       attrs,
       lo: bounds[i],
       hi: bounds[i + 1],
-      outs: outD as ArrDesc[],
-      ins: inD as ArrDesc[],
+      outs: outD,
+      ins: inD,
       exact,
       scratch: scratch && describe(scratch.subarray(i * per, (i + 1) * per)),
+      simd,
       status,
     };
     workers[ready[i - 1]].postMessage(job);
   }
-  part.run(bounds[0], bounds[1], attrs, outs, ins, exact, scratch && scratch.subarray(0, per));
+  if (simd) {
+    const s = SIMD[op] as SimdPart<OpAttrs[K]>;
+    s.run(heapKernels()!, bounds[0], bounds[1], attrs, pointers(outs), pointers(ins), scratch?.byteOffset ?? 0);
+  } else part.run(bounds[0], bounds[1], attrs, outs, ins, exact, scratch && scratch.subarray(0, per));
   for (let i = 1; i < n; i++) {
     const status = ready[i - 1] * WORDS + 1;
     const t0 = Date.now();
@@ -156,5 +195,4 @@ export function runSplit<K extends OpName>(
     if (Atomics.load(flags, status) !== 1) throw new Error(`CPU worker thread ${ready[i - 1]} failed running ${op}`);
   }
   if (scratch) part.combine!(scratch, per, n, outs);
-  return true;
 }

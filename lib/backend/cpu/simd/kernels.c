@@ -1,0 +1,463 @@
+/*
+ * The CPU backend's float32 kernels in WebAssembly SIMD (f32x4), built by `deno task wasm` (build.ts) into
+ * kernels.wasm.ts. Every array is a pointer into the one shared WebAssembly.Memory the CPU backend allocates its
+ * tensors in (heap.ts), so the main thread and the worker threads run these on the same memory without copies.
+ *
+ * Rules that keep results bit-identical however a call is split across threads: an element-wise kernel computes
+ * every element with the same f32x4 instruction sequence (a tail shorter than four lanes is loaded into a vector,
+ * never computed by scalar code, and there is no FMA), and a row kernel reduces each row in one fixed order. No
+ * kernel takes the address of a local, so none uses the shadow stack (instances on several threads share it);
+ * build.ts checks that. Legend: R rows (lo…hi), C columns, N elements.
+ */
+#include <wasm_simd128.h>
+#include <stdint.h>
+
+#define EXPORT __attribute__((visibility("default")))
+typedef v128_t f4;
+
+static inline f4 splat(float x) { return wasm_f32x4_splat(x); }
+static inline f4 add(f4 a, f4 b) { return wasm_f32x4_add(a, b); }
+static inline f4 sub(f4 a, f4 b) { return wasm_f32x4_sub(a, b); }
+static inline f4 mul(f4 a, f4 b) { return wasm_f32x4_mul(a, b); }
+static inline f4 dvd(f4 a, f4 b) { return wasm_f32x4_div(a, b); }
+static inline f4 ld(const float* p) { return wasm_v128_load(p); }
+static inline void st(float* p, f4 v) { wasm_v128_store(p, v); }
+
+/* The first n < 4 lanes of p (the rest 0), and their store back: tails go through the vector path. */
+static inline f4 ld_part(const float* p, int n) {
+  f4 v = splat(0.0f);
+  if (n > 0) v = wasm_v128_load32_lane(p, v, 0);
+  if (n > 1) v = wasm_v128_load32_lane(p + 1, v, 1);
+  if (n > 2) v = wasm_v128_load32_lane(p + 2, v, 2);
+  return v;
+}
+static inline void st_part(float* p, f4 v, int n) {
+  if (n > 0) wasm_v128_store32_lane(p, v, 0);
+  if (n > 1) wasm_v128_store32_lane(p + 1, v, 1);
+  if (n > 2) wasm_v128_store32_lane(p + 2, v, 2);
+}
+
+static inline float hsum(f4 v) {
+  return (wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1)) +
+         (wasm_f32x4_extract_lane(v, 2) + wasm_f32x4_extract_lane(v, 3));
+}
+static inline double hsum_d(v128_t v) { return wasm_f64x2_extract_lane(v, 0) + wasm_f64x2_extract_lane(v, 1); }
+/*
+ * e^x per lane (Cephes expf: x = n·ln2 + r, a degree-6 polynomial in r, 2^n from the exponent bits), relative
+ * error ~2 ulp; subnormal results down to −103.97 (below, 0), above 88.72 +∞, NaN stays NaN.
+ */
+static inline f4 exp4(f4 x) {
+  const f4 lo = splat(-103.972076f), hi = splat(88.7228394f);
+  f4 xc = wasm_f32x4_min(wasm_f32x4_max(x, lo), hi);
+  f4 n = wasm_f32x4_floor(add(mul(xc, splat(1.44269504088896341f)), splat(0.5f)));
+  f4 r = sub(sub(xc, mul(n, splat(0.693359375f))), mul(n, splat(-2.12194440e-4f)));
+  f4 p = splat(1.9875691500e-4f);
+  p = add(mul(p, r), splat(1.3981999507e-3f));
+  p = add(mul(p, r), splat(8.3334519073e-3f));
+  p = add(mul(p, r), splat(4.1665795894e-2f));
+  p = add(mul(p, r), splat(1.6666665459e-1f));
+  p = add(mul(p, r), splat(5.0000001201e-1f));
+  p = add(add(mul(mul(p, r), r), r), splat(1.0f));
+  /* 2^n in two halves (each in float32's normal range for n in −150…128): the second product rounds once. */
+  v128_t ni = wasm_i32x4_trunc_sat_f32x4(n);
+  v128_t h1 = wasm_i32x4_shr(ni, 1), h2 = wasm_i32x4_sub(ni, h1);
+  f4 s1 = wasm_i32x4_shl(wasm_i32x4_add(h1, wasm_i32x4_splat(127)), 23);
+  f4 s2 = wasm_i32x4_shl(wasm_i32x4_add(h2, wasm_i32x4_splat(127)), 23);
+  f4 y = mul(mul(p, s1), s2);
+  y = wasm_v128_bitselect(splat(0.0f), y, wasm_f32x4_lt(x, lo));
+  y = wasm_v128_bitselect(splat(__builtin_inff()), y, wasm_f32x4_gt(x, hi));
+  return wasm_v128_bitselect(x, y, wasm_f32x4_ne(x, x));
+}
+
+/* erf per lane: Eigen's rational approximation on [−4, 4] (±1 beyond), absolute error ~1e-7; NaN stays NaN. */
+static inline f4 erf4(f4 a) {
+  f4 x = wasm_f32x4_min(wasm_f32x4_max(a, splat(-4.0f)), splat(4.0f));
+  f4 x2 = mul(x, x);
+  f4 p = splat(-2.72614225801306e-10f);
+  p = add(mul(x2, p), splat(2.77068142495902e-08f));
+  p = add(mul(x2, p), splat(-2.10102402082508e-06f));
+  p = add(mul(x2, p), splat(-5.69250639462346e-05f));
+  p = add(mul(x2, p), splat(-7.34990630326855e-04f));
+  p = add(mul(x2, p), splat(-2.95459980854025e-03f));
+  p = add(mul(x2, p), splat(-1.60960333262415e-02f));
+  p = mul(x, p);
+  f4 q = splat(-1.45660718464996e-05f);
+  q = add(mul(x2, q), splat(-2.13374055278905e-04f));
+  q = add(mul(x2, q), splat(-1.68282697438203e-03f));
+  q = add(mul(x2, q), splat(-7.37332916720468e-03f));
+  q = add(mul(x2, q), splat(-1.42647390514189e-02f));
+  return dvd(p, q);
+}
+
+/* GELU x·Φ(x) = x/2·(1 + erf(x/√2)). */
+static inline f4 gelu4(f4 x) {
+  return mul(mul(splat(0.5f), x), add(splat(1.0f), erf4(mul(x, splat(0.70710678118654752f)))));
+}
+
+/* dy·(Φ(x) + x·φ(x)): GELU's backward. */
+static inline f4 gelu_backward4(f4 x, f4 dy) {
+  f4 cdf = mul(splat(0.5f), add(splat(1.0f), erf4(mul(x, splat(0.70710678118654752f)))));
+  f4 pdf = mul(splat(0.39894228040143268f), exp4(mul(splat(-0.5f), mul(x, x))));
+  return mul(dy, add(cdf, mul(x, pdf)));
+}
+
+/* Natural log of a positive finite double (for a row's log-sum-exp): x = 2^e·m, m in [√½, √2), atanh series. */
+static double log_d(double x) {
+  union { double d; uint64_t u; } v = {x};
+  int e = (int)((v.u >> 52) & 0x7ff) - 1023;
+  v.u = (v.u & 0x000fffffffffffffULL) | 0x3ff0000000000000ULL;
+  double m = v.d;
+  if (m > 1.4142135623730951) {
+    m *= 0.5;
+    e++;
+  }
+  double f = (m - 1) / (m + 1), s = f * f;
+  double t = 1.0 / 19;
+  t = t * s + 1.0 / 17;
+  t = t * s + 1.0 / 15;
+  t = t * s + 1.0 / 13;
+  t = t * s + 1.0 / 11;
+  t = t * s + 1.0 / 9;
+  t = t * s + 1.0 / 7;
+  t = t * s + 1.0 / 5;
+  t = t * s + 1.0 / 3;
+  t = t * s + 1.0;
+  return e * 0.6931471805599453 + 2 * f * t;
+}
+
+/* float64 pairs: the low and high halves of a float32 vector, and back. */
+static inline v128_t lo_d(f4 v) { return wasm_f64x2_promote_low_f32x4(v); }
+static inline v128_t hi_d(f4 v) { return wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(v, v, 2, 3, 0, 1)); }
+static inline f4 to_f(v128_t l, v128_t h) {
+  return wasm_i32x4_shuffle(wasm_f32x4_demote_f64x2_zero(l), wasm_f32x4_demote_f64x2_zero(h), 0, 1, 4, 5);
+}
+
+/* ---------------------------------------------------------------- element-wise: N elements lo…hi */
+
+#define ELEMENTWISE(body)                                        \
+  int i = lo;                                                     \
+  for (; i + 4 <= hi; i += 4) { body(i, 4) }                      \
+  if (i < hi) { body(i, hi - i) }
+
+#define LOAD(p, i, n) ((n) == 4 ? ld((p) + (i)) : ld_part((p) + (i), (n)))
+#define STORE(p, i, v, n)          \
+  if ((n) == 4) st((p) + (i), (v)); \
+  else st_part((p) + (i), (v), (n));
+
+/* y = gelu(x) (fn 0) or e^x (fn 1). */
+EXPORT void unary(int fn, const float* x, float* y, int lo, int hi) {
+#define GELU_BODY(i, n) STORE(y, i, gelu4(LOAD(x, i, n)), n)
+#define EXP_BODY(i, n) STORE(y, i, exp4(LOAD(x, i, n)), n)
+  if (fn == 0) { ELEMENTWISE(GELU_BODY) }
+  else { ELEMENTWISE(EXP_BODY) }
+}
+
+/* y = x·scale + bias, in float64 and rounded once (a float32 product then sum would lose the small results). */
+EXPORT void affine(const float* x, float* y, int lo, int hi, double scale, double bias) {
+  v128_t s = wasm_f64x2_splat(scale), b = wasm_f64x2_splat(bias);
+#define AFFINE_BODY(i, n)                                                      \
+  f4 xi = LOAD(x, i, n);                                                       \
+  v128_t l = wasm_f64x2_add(wasm_f64x2_mul(lo_d(xi), s), b);                   \
+  v128_t h = wasm_f64x2_add(wasm_f64x2_mul(hi_d(xi), s), b);                   \
+  STORE(y, i, to_f(l, h), n)
+  ELEMENTWISE(AFFINE_BODY)
+}
+
+static inline f4 apply(int fn, f4 a, f4 b) {
+  switch (fn) {
+    case 0: return add(a, b);
+    case 1: return sub(a, b);
+    case 2: return mul(a, b);
+    case 3: return dvd(a, b);
+    default: return gelu_backward4(a, b);
+  }
+}
+
+/*
+ * y (rows lo…hi, n) = fn(a, b), fn 0 add, 1 sub, 2 mul, 3 div, 4 GELU backward (a = x, b = dy). An operand is
+ * either a whole (rows, n) block (row stride n), one row broadcast to every row (row stride 0), or one scalar
+ * (row stride 0, `scalar` set).
+ */
+EXPORT void binary(int fn, const float* a, const float* b, float* y, int lo, int hi, int n, int a_rs, int a_scalar,
+                   int b_rs, int b_scalar) {
+  for (int r = lo; r < hi; r++) {
+    const float* ar = a + (long)r * a_rs;
+    const float* br = b + (long)r * b_rs;
+    float* yr = y + (long)r * n;
+    f4 as = splat(a[0]), bs = splat(b[0]);
+    int c = 0;
+    for (; c < n; c += 4) {
+      int k = n - c < 4 ? n - c : 4;
+      f4 va = a_scalar ? as : LOAD(ar, c, k);
+      f4 vb = b_scalar ? bs : LOAD(br, c, k);
+      STORE(yr, c, apply(fn, va, vb), k)
+    }
+  }
+}
+
+/* One Adam update of two elements in float64 (p, m, v updated in place). */
+static inline void adam_d(v128_t* p, v128_t* m, v128_t* v, v128_t g, double beta1, double beta2, double eps,
+                          double decay, double step_size) {
+  v128_t b1 = wasm_f64x2_splat(beta1), b2 = wasm_f64x2_splat(beta2);
+  v128_t c1 = wasm_f64x2_splat(1 - beta1), c2 = wasm_f64x2_splat(1 - beta2);
+  *m = wasm_f64x2_add(wasm_f64x2_mul(b1, *m), wasm_f64x2_mul(c1, g));
+  *v = wasm_f64x2_add(wasm_f64x2_mul(b2, *v), wasm_f64x2_mul(wasm_f64x2_mul(c2, g), g));
+  v128_t q = wasm_f64x2_sub(*p, wasm_f64x2_mul(wasm_f64x2_splat(decay), *p));
+  v128_t den = wasm_f64x2_add(wasm_f64x2_sqrt(*v), wasm_f64x2_splat(eps));
+  *p = wasm_f64x2_sub(q, wasm_f64x2_div(wasm_f64x2_mul(wasm_f64x2_splat(step_size), *m), den));
+}
+
+/*
+ * fairseq's Adam with decoupled weight decay on elements lo…hi, in place, computed in float64 and rounded once
+ * per store as adamw in misc.ts does (float32 arithmetic drifts ~1e-6 relative over a few steps).
+ */
+EXPORT void adamw(float* p, float* m, float* v, const float* g, int lo, int hi, double beta1, double beta2,
+                  double eps, double decay, double step_size) {
+#define ADAMW_BODY(i, n)                                                                  \
+  f4 gi = LOAD(g, i, n), pi = LOAD(p, i, n), mi = LOAD(m, i, n), vi = LOAD(v, i, n);     \
+  v128_t pl = lo_d(pi), ph = hi_d(pi), ml = lo_d(mi), mh = hi_d(mi), vl = lo_d(vi), vh = hi_d(vi); \
+  adam_d(&pl, &ml, &vl, lo_d(gi), beta1, beta2, eps, decay, step_size);                   \
+  adam_d(&ph, &mh, &vh, hi_d(gi), beta1, beta2, eps, decay, step_size);                   \
+  STORE(m, i, to_f(ml, mh), n) STORE(v, i, to_f(vl, vh), n) STORE(p, i, to_f(pl, ph), n)
+  ELEMENTWISE(ADAMW_BODY)
+}
+
+/* ---------------------------------------------------------------- sums */
+
+/*
+ * y[o, c] = Σ_s x[o, s, c] for outer rows o in o0…o1 and columns c in c0…c1 of (outer, size, inner), summed in
+ * float64 (a bias gradient sums thousands of rows). Columns go in blocks of 16 (one cache line per row).
+ */
+EXPORT void sum(const float* x, float* y, int o0, int o1, int size, int inner, int c0, int c1) {
+  for (int o = o0; o < o1; o++) {
+    const float* xo = x + (long)o * size * inner;
+    float* yo = y + (long)o * inner;
+    if (inner == 1) {
+      v128_t acc0 = wasm_f64x2_splat(0), acc1 = wasm_f64x2_splat(0);
+      int s = 0;
+      for (; s < size; s += 4) {
+        f4 v = LOAD(xo, s, size - s < 4 ? size - s : 4);
+        acc0 = wasm_f64x2_add(acc0, wasm_f64x2_promote_low_f32x4(v));
+        acc1 = wasm_f64x2_add(acc1, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(v, v, 2, 3, 0, 1)));
+      }
+      yo[0] = (float)(hsum_d(acc0) + hsum_d(acc1));
+      continue;
+    }
+    for (int c = c0; c < c1; c += 16) {
+      int k = c1 - c < 16 ? c1 - c : 16;
+      v128_t a0 = wasm_f64x2_splat(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+      for (int s = 0; s < size; s++) {
+        const float* row = xo + (long)s * inner + c;
+        f4 v0 = LOAD(row, 0, k < 4 ? k : 4);
+        f4 v1 = k > 4 ? LOAD(row, 4, k - 4 < 4 ? k - 4 : 4) : splat(0);
+        f4 v2 = k > 8 ? LOAD(row, 8, k - 8 < 4 ? k - 8 : 4) : splat(0);
+        f4 v3 = k > 12 ? LOAD(row, 12, k - 12) : splat(0);
+        a0 = wasm_f64x2_add(a0, wasm_f64x2_promote_low_f32x4(v0));
+        a1 = wasm_f64x2_add(a1, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(v0, v0, 2, 3, 0, 1)));
+        a2 = wasm_f64x2_add(a2, wasm_f64x2_promote_low_f32x4(v1));
+        a3 = wasm_f64x2_add(a3, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(v1, v1, 2, 3, 0, 1)));
+        a4 = wasm_f64x2_add(a4, wasm_f64x2_promote_low_f32x4(v2));
+        a5 = wasm_f64x2_add(a5, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(v2, v2, 2, 3, 0, 1)));
+        a6 = wasm_f64x2_add(a6, wasm_f64x2_promote_low_f32x4(v3));
+        a7 = wasm_f64x2_add(a7, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(v3, v3, 2, 3, 0, 1)));
+      }
+      f4 w0 = wasm_i32x4_shuffle(wasm_f32x4_demote_f64x2_zero(a0), wasm_f32x4_demote_f64x2_zero(a1), 0, 1, 4, 5);
+      f4 w1 = wasm_i32x4_shuffle(wasm_f32x4_demote_f64x2_zero(a2), wasm_f32x4_demote_f64x2_zero(a3), 0, 1, 4, 5);
+      f4 w2 = wasm_i32x4_shuffle(wasm_f32x4_demote_f64x2_zero(a4), wasm_f32x4_demote_f64x2_zero(a5), 0, 1, 4, 5);
+      f4 w3 = wasm_i32x4_shuffle(wasm_f32x4_demote_f64x2_zero(a6), wasm_f32x4_demote_f64x2_zero(a7), 0, 1, 4, 5);
+      float* out = yo + c;
+      STORE(out, 0, w0, k < 4 ? k : 4)
+      if (k > 4) { STORE(out, 4, w1, k - 4 < 4 ? k - 4 : 4) }
+      if (k > 8) { STORE(out, 8, w2, k - 8 < 4 ? k - 8 : 4) }
+      if (k > 12) { STORE(out, 12, w3, k - 12) }
+    }
+  }
+}
+
+/* ---------------------------------------------------------------- rows: R rows lo…hi of C columns */
+
+/* LayerNorm over C with biased variance, one pass shifted by the row's first value; saves mean and rstd. */
+EXPORT void layer_norm(const float* x, const float* g, const float* b, float* y, float* mean, float* rstd, int lo,
+                       int hi, int cols, float eps) {
+  for (int r = lo; r < hi; r++) {
+    const float* xr = x + (long)r * cols;
+    float* yr = y + (long)r * cols;
+    f4 k = splat(xr[0]), s1 = splat(0), s2 = splat(0);
+    for (int c = 0; c < cols; c += 4) {
+      int n = cols - c < 4 ? cols - c : 4;
+      f4 d = sub(LOAD(xr, c, n), k);
+      if (n < 4) d = wasm_v128_bitselect(d, splat(0), wasm_i32x4_lt(wasm_i32x4_make(0, 1, 2, 3), wasm_i32x4_splat(n)));
+      s1 = add(s1, d);
+      s2 = add(s2, mul(d, d));
+    }
+    double dm = (double)hsum(s1) / cols, m = xr[0] + dm, var = (double)hsum(s2) / cols - dm * dm;
+    float s = (float)(1.0 / __builtin_sqrt((var > 0 ? var : 0) + eps));
+    f4 vm = splat((float)m), vs = splat(s);
+    for (int c = 0; c < cols; c += 4) {
+      int n = cols - c < 4 ? cols - c : 4;
+      f4 v = mul(sub(LOAD(xr, c, n), vm), vs);
+      STORE(yr, c, add(mul(v, LOAD(g, c, n)), LOAD(b, c, n)), n)
+    }
+    mean[r] = (float)m;
+    rstd[r] = s;
+  }
+}
+
+/*
+ * LayerNorm's backward: dx = rstd·(ĝ − mean(ĝ) − x̂·mean(ĝ⊙x̂)) with ĝ = dy⊙g per row, and the column sums
+ * Σ dy⊙x̂ (dg) and Σ dy (db) of rows lo…hi into acc: float64 [2C] (dg then db), summed from float32 partials of
+ * up to 16 rows kept in acc's tail, float32 [2C]. acc is this part's own scratch; it is zeroed here.
+ */
+EXPORT void layer_norm_backward(const float* dy, const float* x, const float* g, const float* mean,
+                                const float* rstd, float* dx, double* acc, int lo, int hi, int cols) {
+  double* accg = acc;
+  double* accb = acc + cols;
+  float* pg = (float*)(acc + 2 * cols);
+  float* pb = pg + cols;
+  for (int c = 0; c < 2 * cols; c++) accg[c] = 0;
+  for (int c = 0; c < 2 * cols; c++) pg[c] = 0;
+  f4 inv = splat(1.0f / cols);
+  for (int r = lo; r < hi; r++) {
+    const float* dyr = dy + (long)r * cols;
+    const float* xr = x + (long)r * cols;
+    float* dxr = dx + (long)r * cols;
+    f4 m = splat(mean[r]), s = splat(rstd[r]), sg = splat(0), sgx = splat(0);
+    for (int c = 0; c < cols; c += 4) {
+      int n = cols - c < 4 ? cols - c : 4;
+      f4 xh = mul(sub(LOAD(xr, c, n), m), s), d = LOAD(dyr, c, n);
+      f4 gh = mul(d, LOAD(g, c, n));
+      sg = add(sg, gh);
+      sgx = add(sgx, mul(gh, xh));
+      STORE(pg, c, add(LOAD(pg, c, n), mul(d, xh)), n)
+      STORE(pb, c, add(LOAD(pb, c, n), d), n)
+    }
+    f4 mg = mul(splat(hsum(sg)), inv), mgx = mul(splat(hsum(sgx)), inv);
+    for (int c = 0; c < cols; c += 4) {
+      int n = cols - c < 4 ? cols - c : 4;
+      f4 xh = mul(sub(LOAD(xr, c, n), m), s);
+      f4 gh = mul(LOAD(dyr, c, n), LOAD(g, c, n));
+      STORE(dxr, c, mul(s, sub(sub(gh, mg), mul(xh, mgx))), n)
+    }
+    if ((r - lo) % 16 == 15 || r == hi - 1) {
+      for (int c = 0; c < cols; c++) {
+        accg[c] += pg[c];
+        accb[c] += pb[c];
+        pg[c] = 0;
+        pb[c] = 0;
+      }
+    }
+  }
+}
+
+/*
+ * y = softmax of x over C. With causal_tq > 0, row r is query i = r mod causal_tq and only its first
+ * i + C − causal_tq + 1 columns take part (the rest of y is 0). A row of all −∞, with a NaN, or with no column left
+ * gives NaN; a +∞ entry gives NaN there and 0 elsewhere (as softmax in reduce.ts).
+ */
+EXPORT void softmax(const float* x, float* y, int lo, int hi, int cols, int causal_tq) {
+  for (int r = lo; r < hi; r++) {
+    const float* xr = x + (long)r * cols;
+    float* yr = y + (long)r * cols;
+    int n = causal_tq > 0 ? (r % causal_tq) + cols - causal_tq + 1 : cols;
+    if (n > cols) n = cols;
+    float max = -__builtin_inff();
+    int nan = n <= 0;
+    for (int c = 0; c < n; c++) {
+      float v = xr[c];
+      if (v > max) max = v;
+      else if (v != v) nan = 1;
+    }
+    if (nan || max == -__builtin_inff()) {
+      for (int c = 0; c < cols; c++) yr[c] = __builtin_nanf("");
+      continue;
+    }
+    if (max == __builtin_inff()) {
+      for (int c = 0; c < n; c++) yr[c] = xr[c] == __builtin_inff() ? __builtin_nanf("") : 0;
+    } else {
+      f4 vmax = splat(max), acc = splat(0);
+      for (int c = 0; c < n; c += 4) {
+        int k = n - c < 4 ? n - c : 4;
+        f4 e = exp4(sub(LOAD(xr, c, k), vmax));
+        if (k < 4) e = wasm_v128_bitselect(e, splat(0), wasm_i32x4_lt(wasm_i32x4_make(0, 1, 2, 3), wasm_i32x4_splat(k)));
+        STORE(yr, c, e, k)
+        acc = add(acc, e);
+      }
+      f4 inv = splat((float)(1.0 / (double)hsum(acc)));
+      for (int c = 0; c < n; c += 4) {
+        int k = n - c < 4 ? n - c : 4;
+        STORE(yr, c, mul(LOAD(yr, c, k), inv), k)
+      }
+    }
+    for (int c = n; c < cols; c++) yr[c] = 0;
+  }
+}
+
+/* dx = y ⊙ (dy − Σ dy⊙y) per row. */
+EXPORT void softmax_backward(const float* y, const float* dy, float* dx, int lo, int hi, int cols) {
+  for (int r = lo; r < hi; r++) {
+    const float* yr = y + (long)r * cols;
+    const float* dyr = dy + (long)r * cols;
+    float* dxr = dx + (long)r * cols;
+    f4 acc = splat(0);
+    for (int c = 0; c < cols; c += 4) {
+      int k = cols - c < 4 ? cols - c : 4;
+      acc = add(acc, mul(LOAD(dyr, c, k), LOAD(yr, c, k)));
+    }
+    f4 dot = splat(hsum(acc));
+    for (int c = 0; c < cols; c += 4) {
+      int k = cols - c < 4 ? cols - c : 4;
+      STORE(dxr, c, mul(LOAD(yr, c, k), sub(LOAD(dyr, c, k), dot)), k)
+    }
+  }
+}
+
+/* A row's log-sum-exp: NaN with a NaN, −∞ when all are −∞, +∞ with a +∞. */
+static float row_lse(const float* xr, int cols) {
+  float max = -__builtin_inff();
+  for (int c = 0; c < cols; c++) {
+    float v = xr[c];
+    if (v != v) return v;
+    if (v > max) max = v;
+  }
+  if (max == -__builtin_inff() || max == __builtin_inff()) return max;
+  f4 vmax = splat(max), acc = splat(0);
+  for (int c = 0; c < cols; c += 4) {
+    int k = cols - c < 4 ? cols - c : 4;
+    f4 e = exp4(sub(LOAD(xr, c, k), vmax));
+    if (k < 4) e = wasm_v128_bitselect(e, splat(0), wasm_i32x4_lt(wasm_i32x4_make(0, 1, 2, 3), wasm_i32x4_splat(k)));
+    acc = add(acc, e);
+  }
+  return (float)(max + log_d((double)hsum(acc)));
+}
+
+/* loss[r] = lse[r] − x[r, t[r]]; a target outside [0, C) gives NaN. */
+EXPORT void cross_entropy(const float* x, const int32_t* t, float* loss, float* lse, int lo, int hi, int cols) {
+  for (int r = lo; r < hi; r++) {
+    const float* xr = x + (long)r * cols;
+    float l = row_lse(xr, cols);
+    int target = t[r];
+    lse[r] = l;
+    loss[r] = target >= 0 && target < cols ? l - xr[target] : __builtin_nanf("");
+  }
+}
+
+/* dx[r, c] = (softmax[r, c] − [c = t[r]])·dl[r] from the saved log-sum-exp. */
+EXPORT void cross_entropy_backward(const float* x, const int32_t* t, const float* lse, const float* dl, float* dx,
+                                   int lo, int hi, int cols) {
+  for (int r = lo; r < hi; r++) {
+    const float* xr = x + (long)r * cols;
+    float* dxr = dx + (long)r * cols;
+    int target = t[r];
+    if (!(target >= 0 && target < cols)) {
+      for (int c = 0; c < cols; c++) dxr[c] = __builtin_nanf("");
+      continue;
+    }
+    f4 l = splat(lse[r]), d = splat(dl[r]);
+    for (int c = 0; c < cols; c += 4) {
+      int k = cols - c < 4 ? cols - c : 4;
+      STORE(dxr, c, mul(exp4(sub(LOAD(xr, c, k), l)), d), k)
+    }
+    f4 e = exp4(splat(xr[target] - lse[r]));
+    dxr[target] = (wasm_f32x4_extract_lane(e, 0) - 1) * dl[r];
+  }
+}
