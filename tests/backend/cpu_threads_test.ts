@@ -157,7 +157,7 @@ for (const mode of MODES) {
 
 Deno.test("threads (simd): the SIMD kernels ran for every op that has one", () => {
   const expected = ["unary", "affine", "binary", "softmax", "softmaxBackward", "layerNorm", "layerNormBackward"]
-    .concat(["crossEntropy", "crossEntropyBackward", "reduce", "adamw"]);
+    .concat(["crossEntropy", "crossEntropyBackward", "reduce", "adamw", "strided"]);
   assertEquals([...simdRan].sort(), expected.sort());
 });
 

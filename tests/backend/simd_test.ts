@@ -123,6 +123,16 @@ Deno.test("simd: binary arithmetic and GELU's backward, same shape, a broadcast 
   }
 });
 
+Deno.test("simd: strided copies (permute, slice, expand, reversed-free steps) of rank 1 to 6", () => {
+  const x = values(2 * 3 * 4 * 5, true);
+  check("strided", { shape: [5, 4, 3, 2], strides: [1, 5, 20, 60], offset: 0 }, [120], [x], 0, 0); // permute
+  check("strided", { shape: [2, 4, 3, 5], strides: [60, 5, 20, 1], offset: 0 }, [120], [x], 0, 0); // head split
+  check("strided", { shape: [3, 7], strides: [9, 1], offset: 11 }, [21], [x], 0, 0); // slice
+  check("strided", { shape: [4, 6], strides: [0, 1], offset: 3 }, [24], [x], 0, 0); // expand
+  check("strided", { shape: [37], strides: [3], offset: 2 }, [37], [x], 0, 0); // rank 1, stepped
+  check("strided", { shape: [2, 1, 2, 3, 2, 5], strides: [60, 0, 30, 10, 5, 1], offset: 0 }, [120], [x], 0, 0);
+});
+
 Deno.test("simd: sums over rows (a bias gradient) and along rows, in float64", () => {
   for (const c of [1, 3, 4, 15, 16, 17, 130]) {
     for (const [outer, size] of [[1, 1], [1, 9], [3, 5], [1, 300]]) {

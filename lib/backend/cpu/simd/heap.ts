@@ -51,6 +51,24 @@ export interface Kernels {
     decay: number,
     stepSize: number,
   ): void;
+  strided(
+    x: number,
+    y: number,
+    lo: number,
+    hi: number,
+    offset: number,
+    n1: number,
+    n2: number,
+    n3: number,
+    n4: number,
+    n5: number,
+    s0: number,
+    s1: number,
+    s2: number,
+    s3: number,
+    s4: number,
+    s5: number,
+  ): void;
   sum(x: number, y: number, o0: number, o1: number, size: number, inner: number, c0: number, c1: number): void;
   layer_norm(
     x: number,

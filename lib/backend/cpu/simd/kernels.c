@@ -23,14 +23,15 @@ static inline f4 dvd(f4 a, f4 b) { return wasm_f32x4_div(a, b); }
 static inline f4 ld(const float* p) { return wasm_v128_load(p); }
 static inline void st(float* p, f4 v) { wasm_v128_store(p, v); }
 
-/* The first n < 4 lanes of p (the rest 0), and their store back: tails go through the vector path. */
-static inline f4 ld_part(const float* p, int n) {
-  f4 v = splat(0.0f);
+/* The first n < 4 lanes of p (the rest `fill`), and their store back: tails go through the vector path. */
+static inline f4 ld_fill(const float* p, int n, float fill) {
+  f4 v = splat(fill);
   if (n > 0) v = wasm_v128_load32_lane(p, v, 0);
   if (n > 1) v = wasm_v128_load32_lane(p + 1, v, 1);
   if (n > 2) v = wasm_v128_load32_lane(p + 2, v, 2);
   return v;
 }
+static inline f4 ld_part(const float* p, int n) { return ld_fill(p, n, 0.0f); }
 static inline void st_part(float* p, f4 v, int n) {
   if (n > 0) wasm_v128_store32_lane(p, v, 0);
   if (n > 1) wasm_v128_store32_lane(p + 1, v, 1);
@@ -40,6 +41,16 @@ static inline void st_part(float* p, f4 v, int n) {
 static inline float hsum(f4 v) {
   return (wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1)) +
          (wasm_f32x4_extract_lane(v, 2) + wasm_f32x4_extract_lane(v, 3));
+}
+/* The max of x[0…n) (−∞ when n is 0), NaN when any is NaN (f32x4.max propagates NaN). */
+static inline float row_max(const float* x, int n) {
+  f4 m = splat(-__builtin_inff());
+  int c = 0;
+  for (; c + 4 <= n; c += 4) m = wasm_f32x4_max(m, ld(x + c));
+  if (c < n) m = wasm_f32x4_max(m, ld_fill(x + c, n - c, -__builtin_inff()));
+  m = wasm_f32x4_max(m, wasm_i32x4_shuffle(m, m, 2, 3, 0, 1));
+  m = wasm_f32x4_max(m, wasm_i32x4_shuffle(m, m, 1, 0, 3, 2));
+  return wasm_f32x4_extract_lane(m, 0);
 }
 static inline double hsum_d(v128_t v) { return wasm_f64x2_extract_lane(v, 0) + wasm_f64x2_extract_lane(v, 1); }
 /*
@@ -222,6 +233,31 @@ EXPORT void adamw(float* p, float* m, float* v, const float* g, int lo, int hi, 
   ELEMENTWISE(ADAMW_BODY)
 }
 
+/*
+ * y (n0, n1, …, n5, contiguous) = x[offset + Σ i_d·s_d] for i0 in lo…hi: permutes, slices and expands (the caller
+ * pads a lower rank with size-1 axes after axis 0), a row of the last axis at a time, as vectors when its stride
+ * is 1.
+ */
+EXPORT void strided(const float* x, float* y, int lo, int hi, int offset, int n1, int n2, int n3, int n4, int n5,
+                    int s0, int s1, int s2, int s3, int s4, int s5) {
+  float* dst = y + (long)lo * n1 * n2 * n3 * n4 * n5;
+  for (int i0 = lo; i0 < hi; i0++)
+    for (int i1 = 0; i1 < n1; i1++)
+      for (int i2 = 0; i2 < n2; i2++)
+        for (int i3 = 0; i3 < n3; i3++)
+          for (int i4 = 0; i4 < n4; i4++) {
+            const float* src = x + offset + (long)i0 * s0 + (long)i1 * s1 + (long)i2 * s2 + (long)i3 * s3 + (long)i4 * s4;
+            int c = 0;
+            if (s5 == 1) {
+              for (; c + 4 <= n5; c += 4) st(dst + c, ld(src + c));
+              for (; c < n5; c++) dst[c] = src[c];
+            } else {
+              for (; c < n5; c++) dst[c] = src[(long)c * s5];
+            }
+            dst += n5;
+          }
+}
+
 /* ---------------------------------------------------------------- sums */
 
 /*
@@ -360,14 +396,8 @@ EXPORT void softmax(const float* x, float* y, int lo, int hi, int cols, int caus
     float* yr = y + (long)r * cols;
     int n = causal_tq > 0 ? (r % causal_tq) + cols - causal_tq + 1 : cols;
     if (n > cols) n = cols;
-    float max = -__builtin_inff();
-    int nan = n <= 0;
-    for (int c = 0; c < n; c++) {
-      float v = xr[c];
-      if (v > max) max = v;
-      else if (v != v) nan = 1;
-    }
-    if (nan || max == -__builtin_inff()) {
+    float max = n > 0 ? row_max(xr, n) : __builtin_nanf("");
+    if (max != max || max == -__builtin_inff()) {
       for (int c = 0; c < cols; c++) yr[c] = __builtin_nanf("");
       continue;
     }
@@ -413,13 +443,8 @@ EXPORT void softmax_backward(const float* y, const float* dy, float* dx, int lo,
 
 /* A row's log-sum-exp: NaN with a NaN, −∞ when all are −∞, +∞ with a +∞. */
 static float row_lse(const float* xr, int cols) {
-  float max = -__builtin_inff();
-  for (int c = 0; c < cols; c++) {
-    float v = xr[c];
-    if (v != v) return v;
-    if (v > max) max = v;
-  }
-  if (max == -__builtin_inff() || max == __builtin_inff()) return max;
+  float max = row_max(xr, cols);
+  if (max != max || max == -__builtin_inff() || max == __builtin_inff()) return max;
   f4 vmax = splat(max), acc = splat(0);
   for (int c = 0; c < cols; c += 4) {
     int k = cols - c < 4 ? cols - c : 4;

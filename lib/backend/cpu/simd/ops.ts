@@ -81,6 +81,20 @@ export const SIMD: { [K in OpName]?: SimdPart<OpAttrs[K]> } = {
       k.binary(fn, xa, xb, y, lo * perUnit, hi * perUnit, n, rs(fa), +(fa === "scalar"), rs(fb), +(fb === "scalar"));
     },
   },
+  // Copies of any float32 view of rank 1…6 (int32 views stay in TypeScript).
+  strided: {
+    ok: (a, [y], [x]) => a.shape.length >= 1 && a.shape.length <= 6 && f32(y, x),
+    run: (k, lo, hi, a, [y], [x]) => {
+      const { shape, strides, offset } = a;
+      if (shape.length === 1) {
+        return k.strided(x, y + 4 * lo, 0, 1, offset + lo * strides[0], 1, 1, 1, 1, hi - lo, 0, 0, 0, 0, 0, strides[0]);
+      }
+      // Axis 0 (the split one), size-1 axes, then the rest: (n0, 1…, n1, …, n_last).
+      const pad = 6 - shape.length;
+      const n = [...Array(pad).fill(1), ...shape.slice(1)], s = [...Array(pad).fill(0), ...strides.slice(1)];
+      k.strided(x, y, lo, hi, offset, n[0], n[1], n[2], n[3], n[4], strides[0], s[0], s[1], s[2], s[3], s[4]);
+    },
+  },
   reduce: {
     ok: (a, [y], [x]) => a.fn === "sum" && f32(y, x),
     run: (k, lo, hi, a, [y], [x]) =>
