@@ -23,7 +23,7 @@ import { matmul } from "./matmul.ts";
 import { type Sgemm, sgemmTs } from "./gemm.ts";
 import { loadBlas, readEnv } from "./blas.ts";
 import { runSplit, sharedArray } from "./threads.ts";
-import { allocate, owns, release } from "./simd/heap.ts";
+import { allocate, heapStats, owns, release } from "./simd/heap.ts";
 import { runSimd, simdApplies } from "./simd/ops.ts";
 
 /** A CPU allocation: the host array itself. */
@@ -180,13 +180,15 @@ export function createCpuBackend(opts: CpuOptions = {}): CpuBackend {
       liveBuffers--;
       (b as CpuBuffer).data = FREED;
       unreleased.unregister(b);
-      // Reuse freed arrays: fresh pages cost ~11 µs per 4 KiB on first touch, more than most kernels.
-      if (data.byteLength > 0 && pooled + data.byteLength <= POOL_LIMIT) {
+      // A heap block goes straight back to the heap, where any size can reuse it (the peak stays near the most
+      // live bytes). Other arrays are pooled by size: fresh pages cost ~11 µs per 4 KiB on first touch.
+      if (owns(data)) release(data);
+      else if (data.byteLength > 0 && pooled + data.byteLength <= POOL_LIMIT) {
         const key = `${b.dtype}:${data.length}`;
         const list = pool.get(key) ?? pool.set(key, []).get(key)!;
         list.push(data);
         pooled += data.byteLength;
-      } else if (owns(data)) release(data);
+      }
     },
     write(b, data) {
       const dst = arr(b);
@@ -212,10 +214,10 @@ export function createCpuBackend(opts: CpuOptions = {}): CpuBackend {
       if (fast) runSimd(op, attrs, o, i);
       else k(attrs, o, i);
     },
-    memory: () => ({ liveBytes: live, pooledBytes: pooled, liveBuffers }),
+    // The heap's free bytes count as pooled: kept by the process for reuse (shared by every CPU backend in it).
+    memory: () => ({ liveBytes: live, pooledBytes: pooled + (simd ? heapStats().free : 0), liveBuffers }),
     destroy() {
       destroyed = true;
-      for (const list of pool.values()) for (const data of list) if (owns(data)) release(data);
       pool.clear();
       pooled = 0;
     },

@@ -146,9 +146,10 @@ export function heapKernels(mem: WebAssembly.Memory | null = heapMemory()): Kern
 
 /** Every SharedArrayBuffer the heap memory has shown (one per growth). */
 const buffers = new Set<SharedArrayBuffer>();
-/** Free blocks: start → size, and end → start for coalescing. */
+/** Free blocks: start → size, end → start for coalescing, and size → starts for an exact fit at once. */
 const freeAt = new Map<number, number>();
 const freeEnd = new Map<number, number>();
+const freeOfSize = new Map<number, Set<number>>();
 /** The first byte never handed out. */
 let top = BASE;
 
@@ -189,10 +190,15 @@ export function release(a: Float32Array | Int32Array | Float64Array): void {
     size += after;
   }
   if (at + size === top) top = at;
-  else {
-    freeAt.set(at, size);
-    freeEnd.set(at + size, at);
-  }
+  else link(at, size);
+}
+
+function link(at: number, size: number): void {
+  freeAt.set(at, size);
+  freeEnd.set(at + size, at);
+  const same = freeOfSize.get(size);
+  if (same) same.add(at);
+  else freeOfSize.set(size, new Set([at]));
 }
 
 /** Bytes in use and free inside the heap, and its size (for tests and benchmarks). */
@@ -207,21 +213,26 @@ function unlink(at: number): void {
   const size = freeAt.get(at)!;
   freeAt.delete(at);
   freeEnd.delete(at + size);
+  const same = freeOfSize.get(size)!;
+  same.delete(at);
+  if (same.size === 0) freeOfSize.delete(size);
 }
 
-/** Best fit among the free blocks (the rest of the block stays free). */
+/** An exact fit, else the best fit among the free blocks (the rest of that block stays free). */
 function takeFree(size: number): number | null {
+  const exact = freeOfSize.get(size);
+  if (exact) {
+    const at = exact.values().next().value!;
+    unlink(at);
+    return at;
+  }
   let best = -1, bestSize = Infinity;
-  for (const [at, s] of freeAt) {
-    if (s >= size && s < bestSize) [best, bestSize] = [at, s];
-    if (s === size) break;
+  for (const [s, starts] of freeOfSize) {
+    if (s > size && s < bestSize) [best, bestSize] = [starts.values().next().value!, s];
   }
   if (best < 0) return null;
   unlink(best);
-  if (bestSize > size) {
-    freeAt.set(best + size, bestSize - size);
-    freeEnd.set(best + bestSize, best + size);
-  }
+  link(best + size, bestSize - size);
   return best;
 }
 
