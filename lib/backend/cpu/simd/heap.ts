@@ -23,6 +23,7 @@ const MIN_GROWTH = 64 * 2 ** 20;
 
 /** The exported kernels (see kernels.c for each one's contract; pointers are byte offsets into the heap). */
 export interface Kernels {
+  init_constants(): void;
   unary(fn: number, x: number, y: number, lo: number, hi: number): void;
   affine(x: number, y: number, lo: number, hi: number, scale: number, bias: number): void;
   binary(
@@ -129,11 +130,13 @@ export function heapMemory(): WebAssembly.Memory | null {
   if (memory) return memory;
   try {
     memory = new WebAssembly.Memory({ initial: BASE / PAGE, maximum: MAX_PAGES, shared: true });
-    buffers.add(memory.buffer as SharedArrayBuffer);
-    return memory;
   } catch {
     return null;
   }
+  buffers.add(memory.buffer as SharedArrayBuffer);
+  // The thread that makes the memory writes the kernels' constant table into it, once.
+  heapKernels(memory)!.init_constants();
+  return memory;
 }
 
 /** The kernels on this thread, instantiated on `mem` (a worker passes the memory the main thread made). */
