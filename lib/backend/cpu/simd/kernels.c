@@ -59,8 +59,9 @@ static inline double hsum_d(v128_t v) { return wasm_f64x2_extract_lane(v, 0) + w
  * every iteration (V8 does not hoist it: 2.3× slower on the polynomial alone).
  */
 typedef struct {
-  float exp_lo, exp_hi, log2e, half, ln2_hi, ln2_lo, e0, e1, e2, e3, e4, e5, one, inf, zero;
-  int32_t bias127;
+  float exp_lo, exp_hi, log2e, half, ln2_hi, ln2_lo, e0, e1, e2, e3, e4, e5, one, zero;
+  int32_t bias127, magic_bits;
+  float magic;
   float erf_hi, erf_lo, a13, a11, a9, a7, a5, a3, a1, b8, b6, b4, b2, b0;
   float inv_sqrt2, inv_sqrt_2pi, minus_half;
 } Constants;
@@ -84,9 +85,10 @@ EXPORT void init_constants(void) {
   k->e4 = 1.6666665459e-1f;
   k->e5 = 5.0000001201e-1f;
   k->one = 1.0f;
-  k->inf = __builtin_inff();
   k->zero = 0.0f;
   k->bias127 = 127;
+  k->magic = 12582912.0f; /* 1.5·2^23: adding it to a float integer n puts n in the low mantissa bits */
+  k->magic_bits = 0x4B400000;
   k->erf_hi = 4.0f;
   k->erf_lo = -4.0f;
   k->a13 = -2.72614225801306e-10f;
@@ -111,8 +113,9 @@ EXPORT void init_constants(void) {
  * error ~2 ulp; subnormal results down to −103.97 (below, 0), above 88.72 +∞, NaN stays NaN.
  */
 static inline f4 exp4(f4 x) {
-  const f4 lo = KV(exp_lo), hi = KV(exp_hi);
-  f4 xc = wasm_f32x4_min(wasm_f32x4_max(x, lo), hi);
+  /* pmin/pmax (one instruction each; NaN is restored at the end). Above 88.72 the clamp gives 2^128 = +∞. */
+  const f4 lo = KV(exp_lo);
+  f4 xc = wasm_f32x4_pmin(wasm_f32x4_pmax(x, lo), KV(exp_hi));
   f4 n = wasm_f32x4_floor(add(mul(xc, KV(log2e)), KV(half)));
   f4 r = sub(sub(xc, mul(n, KV(ln2_hi))), mul(n, KV(ln2_lo)));
   f4 p = KV(e0);
@@ -123,19 +126,21 @@ static inline f4 exp4(f4 x) {
   p = add(mul(p, r), KV(e5));
   p = add(add(mul(mul(p, r), r), r), KV(one));
   /* 2^n in two halves (each in float32's normal range for n in −150…128): the second product rounds once. */
-  v128_t ni = wasm_i32x4_trunc_sat_f32x4(n), bias = KV(bias127);
+  v128_t ni = wasm_i32x4_sub(add(n, KV(magic)), KV(magic_bits)), bias = KV(bias127);
   v128_t h1 = wasm_i32x4_shr(ni, 1), h2 = wasm_i32x4_sub(ni, h1);
   f4 s1 = wasm_i32x4_shl(wasm_i32x4_add(h1, bias), 23);
   f4 s2 = wasm_i32x4_shl(wasm_i32x4_add(h2, bias), 23);
   f4 y = mul(mul(p, s1), s2);
   y = wasm_v128_bitselect(KV(zero), y, wasm_f32x4_lt(x, lo));
-  y = wasm_v128_bitselect(KV(inf), y, wasm_f32x4_gt(x, hi));
   return wasm_v128_bitselect(x, y, wasm_f32x4_ne(x, x));
 }
 
-/* erf per lane: Eigen's rational approximation on [−4, 4] (±1 beyond), absolute error ~1e-7; NaN stays NaN. */
+/*
+ * erf per lane: Eigen's rational approximation on [−4, 4] (±1 beyond), absolute error ~1e-7. The clamp is
+ * pmin/pmax, so a NaN comes out finite: only GELU uses this, and its factor x (or exp4's NaN) carries the NaN on.
+ */
 static inline f4 erf4(f4 a) {
-  f4 x = wasm_f32x4_min(wasm_f32x4_max(a, KV(erf_lo)), KV(erf_hi));
+  f4 x = wasm_f32x4_pmin(wasm_f32x4_pmax(a, KV(erf_lo)), KV(erf_hi));
   f4 x2 = mul(x, x);
   f4 p = KV(a13);
   p = add(mul(x2, p), KV(a11));
