@@ -42,14 +42,24 @@ static inline float hsum(f4 v) {
   return (wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1)) +
          (wasm_f32x4_extract_lane(v, 2) + wasm_f32x4_extract_lane(v, 3));
 }
-/* The max of x[0…n) (−∞ when n is 0), NaN when any is NaN (f32x4.max propagates NaN). */
+/* The max of x[0…n) (−∞ when n is 0), NaN when any is NaN: pmax (one instruction) and a NaN mask on the side. */
 static inline float row_max(const float* x, int n) {
   f4 m = splat(-__builtin_inff());
+  v128_t nan = wasm_i32x4_splat(0);
   int c = 0;
-  for (; c + 4 <= n; c += 4) m = wasm_f32x4_max(m, ld(x + c));
-  if (c < n) m = wasm_f32x4_max(m, ld_fill(x + c, n - c, -__builtin_inff()));
-  m = wasm_f32x4_max(m, wasm_i32x4_shuffle(m, m, 2, 3, 0, 1));
-  m = wasm_f32x4_max(m, wasm_i32x4_shuffle(m, m, 1, 0, 3, 2));
+  for (; c + 4 <= n; c += 4) {
+    f4 v = ld(x + c);
+    m = wasm_f32x4_pmax(m, v);
+    nan = wasm_v128_or(nan, wasm_f32x4_ne(v, v));
+  }
+  if (c < n) {
+    f4 v = ld_fill(x + c, n - c, -__builtin_inff());
+    m = wasm_f32x4_pmax(m, v);
+    nan = wasm_v128_or(nan, wasm_f32x4_ne(v, v));
+  }
+  if (wasm_v128_any_true(nan)) return __builtin_nanf("");
+  m = wasm_f32x4_pmax(m, wasm_i32x4_shuffle(m, m, 2, 3, 0, 1));
+  m = wasm_f32x4_pmax(m, wasm_i32x4_shuffle(m, m, 1, 0, 3, 2));
   return wasm_f32x4_extract_lane(m, 0);
 }
 static inline double hsum_d(v128_t v) { return wasm_f64x2_extract_lane(v, 0) + wasm_f64x2_extract_lane(v, 1); }
