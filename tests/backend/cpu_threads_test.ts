@@ -63,7 +63,7 @@ function both<K extends OpName>(
   const outS = outSizes.map((n, k) => (op === "adamw" ? inS[k] : share(new Float32Array(n))));
   const simd = mode === "simd" && simdApplies(op, attrs, outS, inS);
   if (simd) simdRan.add(op);
-  assert(runSplit(2, op, attrs, outS, inS, false, simd), `${op} did not split over two threads`);
+  assert(runSplit(2, op, attrs, outS, inS, false, simd, MIN_PART_ELEMENTS), `${op} did not split over two threads`);
   return { got: outS as Float32Array[], want };
 }
 
@@ -169,6 +169,13 @@ Deno.test("threads: small ops, unshared arrays and one-thread backends do not sp
   const sbig = sharedArray("f32", 4 * MIN_PART_ELEMENTS);
   assertEquals(runSplit(1, "unary", { fn: "exp" }, [sbig], [sbig], false), false);
   assertEquals(runSplit(2, "matmul", {} as OpAttrs["matmul"], [sbig], [sbig, sbig], false), false);
+});
+
+Deno.test("threads (simd): a part needs ~65 µs of work by the op's cost, so cheap ops split later than GELU", () => {
+  const x = allocate("f32", N)!, y = allocate("f32", N)!;
+  const add = { fn: "add" as const, shape: [R, C], aStrides: [C, 1], bStrides: [C, 1] };
+  assertEquals(runSplit(2, "binary", add, [y], [x, x], false, true), false); // 0.4 ns × 65 792 per part < 65 µs
+  assertEquals(runSplit(2, "unary", { fn: "gelu" }, [y], [x], false, true), true); // 1.5 ns × 65 792 ≥ 65 µs
 });
 
 Deno.test("threads: a training step gives the same loss on one and two threads", async () => {

@@ -16,8 +16,10 @@ import { PARTS } from "./parts.ts";
 import { allocate, heapKernels, heapMemory, release } from "./simd/heap.ts";
 import { pointers, SIMD, type SimdPart } from "./simd/ops.ts";
 
-/** Fewest elements worth a part of their own (a worker round trip is ~45 µs; a kernel does ~0.3–7 ns each). */
+/** Fewest elements worth a part of their own for a TypeScript kernel (a worker round trip is ~45 µs; ~2 ns each). */
 export const MIN_PART_ELEMENTS = 32768;
+/** Least work worth a part for a SIMD kernel, in nanoseconds (its elements × the op's `ns` estimate). */
+const MIN_PART_NS = 65536;
 /** How long a worker may take on one part before the call fails instead of hanging. */
 const TIMEOUT_MS = 60_000;
 /** Flag words per worker: 0 ready (1 once listening, −1 failed), 1 part status (0 running, 1 done, 2 failed). */
@@ -111,7 +113,8 @@ export function sharedArray(kind: "f32" | "f64" | "i32", length: number): Arr {
 /**
  * Run `op` over up to `threads` threads (this one included) when it has a part and enough work; returns false,
  * having done nothing, when it should run on one thread. With `simd`, every part runs the op's SIMD kernel
- * (simd/ops.ts) on the heap arrays, and the scratch is in the heap too.
+ * (simd/ops.ts) on the heap arrays, and the scratch is in the heap too; a part then needs ~65 µs of work by the
+ * op's estimate. `minPartElements` overrides the smallest part (tests).
  */
 export function runSplit<K extends OpName>(
   threads: number,
@@ -121,6 +124,7 @@ export function runSplit<K extends OpName>(
   ins: Arr[],
   exact: boolean,
   simd = false,
+  minPartElements?: number,
 ): boolean {
   const part = PARTS[op] as import("./parts.ts").Part<OpAttrs[K]> | undefined;
   if (!part || threads < 2) return false;
@@ -129,7 +133,9 @@ export function runSplit<K extends OpName>(
   for (let k = 0; k < threads - 1 && k < workers.length; k++) if (Atomics.load(flags, k * WORDS) === 1) ready.push(k);
   const { units, align, perUnit } = part.split(attrs, outs);
   const blocks = Math.floor(units / align);
-  const n = Math.min(1 + ready.length, blocks, Math.floor((units * perUnit) / MIN_PART_ELEMENTS));
+  const min = minPartElements ??
+    (simd ? Math.ceil(MIN_PART_NS / (SIMD[op] as SimdPart<OpAttrs[K]>).ns(attrs)) : MIN_PART_ELEMENTS);
+  const n = Math.min(1 + ready.length, blocks, Math.floor((units * perUnit) / min));
   if (n < 2) return false;
   if (outs.some((a) => !describe(a)) || ins.some((a) => !describe(a))) return false;
   const per = part.scratch?.(attrs) ?? 0;

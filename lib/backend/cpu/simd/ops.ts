@@ -9,9 +9,13 @@ import type { Arr } from "../elementwise.ts";
 import { allocate, heapKernels, type Kernels, owns, release } from "./heap.ts";
 import { PARTS } from "../parts.ts";
 
-/** A SIMD kernel for one op: `outs`, `ins` and `scratch` are byte offsets into the heap. */
+/**
+ * A SIMD kernel for one op: `outs`, `ins` and `scratch` are byte offsets into the heap; `ns` is roughly what an
+ * element costs on one thread (a worker round trip, ~45 µs, pays only for parts of ≥ ~65 µs, see threads.ts).
+ */
 export interface SimdPart<A> {
   ok(attrs: A, outs: Arr[], ins: Arr[]): boolean;
+  ns(attrs: A): number;
   run(k: Kernels, lo: number, hi: number, attrs: A, outs: number[], ins: number[], scratch: number): void;
 }
 
@@ -46,16 +50,19 @@ const f32 = (...arrs: Arr[]) => arrs.every((a) => a instanceof Float32Array);
 export const SIMD: { [K in OpName]?: SimdPart<OpAttrs[K]> } = {
   unary: {
     ok: (a, [y], [x]) => (a.fn === "gelu" || a.fn === "exp") && f32(y, x),
+    ns: (a) => (a.fn === "gelu" ? 1.5 : 1.2),
     run: (k, lo, hi, a, [y], [x]) => k.unary(a.fn === "gelu" ? 0 : 1, x, y, lo, hi),
   },
   affine: {
     ok: (_a, [y], [x]) => f32(y, x),
+    ns: () => 0.3,
     run: (k, lo, hi, a, [y], [x]) => k.affine(x, y, lo, hi, a.scale, a.bias),
   },
   binary: {
     ok: (a, [y], [xa, xb]) =>
       a.fn in BINARY_FN && f32(y, xa, xb) && a.shape.length > 0 && !a.shape.includes(0) &&
       operandForm(a.shape, a.aStrides) !== null && operandForm(a.shape, a.bStrides) !== null,
+    ns: (a) => (a.fn === "geluBackward" ? 4 : 0.4),
     run: (k, lo, hi, a, [y], [xa, xb]) => {
       const fa = operandForm(a.shape, a.aStrides)!, fb = operandForm(a.shape, a.bStrides)!;
       const fn = BINARY_FN[a.fn]!;
@@ -84,6 +91,7 @@ export const SIMD: { [K in OpName]?: SimdPart<OpAttrs[K]> } = {
   // Copies of any float32 view of rank 1…6 (int32 views stay in TypeScript).
   strided: {
     ok: (a, [y], [x]) => a.shape.length >= 1 && a.shape.length <= 6 && f32(y, x),
+    ns: (a) => (a.strides[a.strides.length - 1] === 1 ? 0.3 : 3),
     run: (k, lo, hi, a, [y], [x]) => {
       const { shape, strides, offset } = a;
       if (shape.length === 1) {
@@ -97,36 +105,44 @@ export const SIMD: { [K in OpName]?: SimdPart<OpAttrs[K]> } = {
   },
   reduce: {
     ok: (a, [y], [x]) => a.fn === "sum" && f32(y, x),
+    ns: () => 0.3,
     run: (k, lo, hi, a, [y], [x]) =>
       a.outer === 1 ? k.sum(x, y, 0, 1, a.size, a.inner, lo, hi) : k.sum(x, y, lo, hi, a.size, a.inner, 0, a.inner),
   },
   softmax: {
     ok: (_a, [y], [x]) => f32(y, x),
+    ns: () => 1.5,
     run: (k, lo, hi, a, [y], [x]) => k.softmax(x, y, lo, hi, a.cols, a.causalTq ?? 0),
   },
   softmaxBackward: {
     ok: (_a, [dx], [y, dy]) => f32(dx, y, dy),
+    ns: () => 0.5,
     run: (k, lo, hi, a, [dx], [y, dy]) => k.softmax_backward(y, dy, dx, lo, hi, a.cols),
   },
   layerNorm: {
     ok: (_a, outs, ins) => f32(...outs, ...ins),
+    ns: () => 0.6,
     run: (k, lo, hi, a, [y, m, r], [x, g, b]) => k.layer_norm(x, g, b, y, m, r, lo, hi, a.cols, a.eps),
   },
   layerNormBackward: {
     ok: (_a, outs, ins) => f32(...outs, ...ins),
+    ns: () => 1.5,
     run: (k, lo, hi, a, [dx], [dy, x, g, m, r], scratch) =>
       k.layer_norm_backward(dy, x, g, m, r, dx, scratch, lo, hi, a.cols),
   },
   crossEntropy: {
     ok: (_a, [loss, lse], [x, t]) => f32(loss, lse, x) && t instanceof Int32Array,
+    ns: () => 1.3,
     run: (k, lo, hi, a, [loss, lse], [x, t]) => k.cross_entropy(x, t, loss, lse, lo, hi, a.cols),
   },
   crossEntropyBackward: {
     ok: (_a, [dx], [x, t, lse, dl]) => f32(dx, x, lse, dl) && t instanceof Int32Array,
+    ns: () => 1.3,
     run: (k, lo, hi, a, [dx], [x, t, lse, dl]) => k.cross_entropy_backward(x, t, lse, dl, dx, lo, hi, a.cols),
   },
   adamw: {
     ok: (_a, outs, ins) => f32(...outs, ...ins),
+    ns: () => 2,
     run: (k, lo, hi, a, [p, m, v], [_p, _m, _v, g]) => {
       const stepSize = a.lr * Math.sqrt(1 - a.beta2 ** a.step) / (1 - a.beta1 ** a.step);
       k.adamw(p, m, v, g, lo, hi, a.beta1, a.beta2, a.eps, a.lr * a.weightDecay, stepSize);
