@@ -3,7 +3,7 @@
  * batch of k·B — the same sequences, the mean gradient — to rounding (float64) and to float32 precision; tokens and
  * FLOPs count all k batches; a config at 1 leaves the key out, so older configs compare equal.
  */
-import { assert, assertEquals } from "../assert.ts";
+import { assert, assertEquals, assertNormClose } from "../assert.ts";
 import { createCpuBackend } from "../../lib/backend/cpu/mod.ts";
 import { setBackend } from "../../lib/core/runtime.ts";
 import { train } from "../../lib/train/loop.ts";
@@ -47,8 +47,15 @@ Deno.test("updateFreq 2 × batchSize 4 trains like batchSize 8: float64 to float
     assert.ok(lossDiff < tol, `loss differs by ${lossDiff} (float64 ${float64})`);
     const normDiff = maxRelDiff([acc.records.map((r) => r.gradNorm)], [big.records.map((r) => r.gradNorm)]);
     assert.ok(normDiff < tol, `grad norm differs by ${normDiff} (float64 ${float64})`);
-    const wDiff = maxRelDiff(acc.weights, big.weights);
-    assert.ok(wDiff < (float64 ? 3e-7 : 1e-3), `weights differ by ${wDiff} (float64 ${float64})`);
+    if (float64) {
+      const wDiff = maxRelDiff(acc.weights, big.weights);
+      assert.ok(wDiff < 3e-7, `weights differ by ${wDiff} (float64)`);
+    } else {
+      // Per tensor, norm-relative: Adam turns float32 rounding noise in a near-zero gradient into a full-size step
+      // (m/√v ≈ ±1), so one weight's relative difference measures that noise, not the accumulation (measured: up
+      // to 1.6e-3 elementwise, 7.7e-5 per tensor with the SIMD kernels; 3.5e-4 and 3.9e-5 with the TypeScript ones).
+      acc.weights.forEach((w, i) => assertNormClose(w, big.weights[i], 3e-4, `weights of parameter ${i}`));
+    }
   }
 });
 
