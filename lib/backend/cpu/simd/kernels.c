@@ -211,6 +211,23 @@ static inline f4 to_f(v128_t l, v128_t h) {
   return wasm_i32x4_shuffle(wasm_f32x4_demote_f64x2_zero(l), wasm_f32x4_demote_f64x2_zero(h), 0, 1, 4, 5);
 }
 
+/*
+ * Run BODY over columns 0…n in vectors: the main loop with the lane count `k` a constant 4 (plain loads and
+ * stores), then one tail with k < 4 (the partial ones) — no per-vector branch on the width.
+ */
+#define COLS(n, k, ...)                      \
+  {                                          \
+    int c = 0;                               \
+    for (; c + 4 <= (n); c += 4) {           \
+      const int k = 4;                       \
+      __VA_ARGS__                            \
+    }                                        \
+    if (c < (n)) {                           \
+      const int k = (n) - c;                 \
+      __VA_ARGS__                            \
+    }                                        \
+  }
+
 /* ---------------------------------------------------------------- element-wise: N elements lo…hi */
 
 #define ELEMENTWISE(body)                                        \
@@ -242,35 +259,30 @@ EXPORT void affine(const float* x, float* y, int lo, int hi, double scale, doubl
   ELEMENTWISE(AFFINE_BODY)
 }
 
-static inline f4 apply(int fn, f4 a, f4 b) {
-  switch (fn) {
-    case 0: return add(a, b);
-    case 1: return sub(a, b);
-    case 2: return mul(a, b);
-    case 3: return dvd(a, b);
-    default: return gelu_backward4(a, b);
-  }
-}
-
 /*
  * y (rows lo…hi, n) = fn(a, b), fn 0 add, 1 sub, 2 mul, 3 div, 4 GELU backward (a = x, b = dy). An operand is
  * either a whole (rows, n) block (row stride n), one row broadcast to every row (row stride 0), or one scalar
- * (row stride 0, `scalar` set).
+ * (row stride 0, `scalar` set). Each function and operand form has its own loop.
  */
+#define BINARY_ROWS(OP)                                                                             \
+  for (int r = lo; r < hi; r++) {                                                                   \
+    const float* ar = a + (long)r * a_rs;                                                           \
+    const float* br = b + (long)r * b_rs;                                                           \
+    float* yr = y + (long)r * n;                                                                    \
+    if (!a_scalar && !b_scalar) COLS(n, k, { STORE(yr, c, OP(LOAD(ar, c, k), LOAD(br, c, k)), k) }) \
+    else if (!b_scalar) COLS(n, k, { STORE(yr, c, OP(as, LOAD(br, c, k)), k) })                     \
+    else if (!a_scalar) COLS(n, k, { STORE(yr, c, OP(LOAD(ar, c, k), bs), k) })                     \
+    else COLS(n, k, { STORE(yr, c, OP(as, bs), k) })                                                \
+  }
 EXPORT void binary(int fn, const float* a, const float* b, float* y, int lo, int hi, int n, int a_rs, int a_scalar,
                    int b_rs, int b_scalar) {
-  for (int r = lo; r < hi; r++) {
-    const float* ar = a + (long)r * a_rs;
-    const float* br = b + (long)r * b_rs;
-    float* yr = y + (long)r * n;
-    f4 as = splat(a[0]), bs = splat(b[0]);
-    int c = 0;
-    for (; c < n; c += 4) {
-      int k = n - c < 4 ? n - c : 4;
-      f4 va = a_scalar ? as : LOAD(ar, c, k);
-      f4 vb = b_scalar ? bs : LOAD(br, c, k);
-      STORE(yr, c, apply(fn, va, vb), k)
-    }
+  f4 as = splat(a[0]), bs = splat(b[0]);
+  switch (fn) {
+    case 0: BINARY_ROWS(add) break;
+    case 1: BINARY_ROWS(sub) break;
+    case 2: BINARY_ROWS(mul) break;
+    case 3: BINARY_ROWS(dvd) break;
+    default: BINARY_ROWS(gelu_backward4) break;
   }
 }
 
@@ -387,21 +399,19 @@ EXPORT void layer_norm(const float* x, const float* g, const float* b, float* y,
     const float* xr = x + (long)r * cols;
     float* yr = y + (long)r * cols;
     f4 k = splat(xr[0]), s1 = splat(0), s2 = splat(0);
-    for (int c = 0; c < cols; c += 4) {
-      int n = cols - c < 4 ? cols - c : 4;
+    COLS(cols, n, {
       f4 d = sub(LOAD(xr, c, n), k);
       if (n < 4) d = wasm_v128_bitselect(d, splat(0), wasm_i32x4_lt(wasm_i32x4_make(0, 1, 2, 3), wasm_i32x4_splat(n)));
       s1 = add(s1, d);
       s2 = add(s2, mul(d, d));
-    }
+        })
     double dm = (double)hsum(s1) / cols, m = xr[0] + dm, var = (double)hsum(s2) / cols - dm * dm;
     float s = (float)(1.0 / __builtin_sqrt((var > 0 ? var : 0) + eps));
     f4 vm = splat((float)m), vs = splat(s);
-    for (int c = 0; c < cols; c += 4) {
-      int n = cols - c < 4 ? cols - c : 4;
+    COLS(cols, n, {
       f4 v = mul(sub(LOAD(xr, c, n), vm), vs);
       STORE(yr, c, add(mul(v, LOAD(g, c, n)), LOAD(b, c, n)), n)
-    }
+        })
     mean[r] = (float)m;
     rstd[r] = s;
   }
@@ -426,22 +436,20 @@ EXPORT void layer_norm_backward(const float* dy, const float* x, const float* g,
     const float* xr = x + (long)r * cols;
     float* dxr = dx + (long)r * cols;
     f4 m = splat(mean[r]), s = splat(rstd[r]), sg = splat(0), sgx = splat(0);
-    for (int c = 0; c < cols; c += 4) {
-      int n = cols - c < 4 ? cols - c : 4;
+    COLS(cols, n, {
       f4 xh = mul(sub(LOAD(xr, c, n), m), s), d = LOAD(dyr, c, n);
       f4 gh = mul(d, LOAD(g, c, n));
       sg = add(sg, gh);
       sgx = add(sgx, mul(gh, xh));
       STORE(pg, c, add(LOAD(pg, c, n), mul(d, xh)), n)
       STORE(pb, c, add(LOAD(pb, c, n), d), n)
-    }
+        })
     f4 mg = mul(splat(hsum(sg)), inv), mgx = mul(splat(hsum(sgx)), inv);
-    for (int c = 0; c < cols; c += 4) {
-      int n = cols - c < 4 ? cols - c : 4;
+    COLS(cols, n, {
       f4 xh = mul(sub(LOAD(xr, c, n), m), s);
       f4 gh = mul(LOAD(dyr, c, n), LOAD(g, c, n));
       STORE(dxr, c, mul(s, sub(sub(gh, mg), mul(xh, mgx))), n)
-    }
+        })
     if ((r - lo) % 16 == 15 || r == hi - 1) {
       for (int c = 0; c < cols; c++) {
         accg[c] += pg[c];
@@ -473,18 +481,16 @@ EXPORT void softmax(const float* x, float* y, int lo, int hi, int cols, int caus
       for (int c = 0; c < n; c++) yr[c] = xr[c] == __builtin_inff() ? __builtin_nanf("") : 0;
     } else {
       f4 vmax = splat(max), acc = splat(0);
-      for (int c = 0; c < n; c += 4) {
-        int k = n - c < 4 ? n - c : 4;
+      COLS(n, k, {
         f4 e = exp4(sub(LOAD(xr, c, k), vmax));
         if (k < 4) e = wasm_v128_bitselect(e, splat(0), wasm_i32x4_lt(wasm_i32x4_make(0, 1, 2, 3), wasm_i32x4_splat(k)));
         STORE(yr, c, e, k)
         acc = add(acc, e);
-      }
+            })
       f4 inv = splat((float)(1.0 / (double)hsum(acc)));
-      for (int c = 0; c < n; c += 4) {
-        int k = n - c < 4 ? n - c : 4;
+      COLS(n, k, {
         STORE(yr, c, mul(LOAD(yr, c, k), inv), k)
-      }
+            })
     }
     for (int c = n; c < cols; c++) yr[c] = 0;
   }
@@ -497,15 +503,13 @@ EXPORT void softmax_backward(const float* y, const float* dy, float* dx, int lo,
     const float* dyr = dy + (long)r * cols;
     float* dxr = dx + (long)r * cols;
     f4 acc = splat(0);
-    for (int c = 0; c < cols; c += 4) {
-      int k = cols - c < 4 ? cols - c : 4;
+    COLS(cols, k, {
       acc = add(acc, mul(LOAD(dyr, c, k), LOAD(yr, c, k)));
-    }
+        })
     f4 dot = splat(hsum(acc));
-    for (int c = 0; c < cols; c += 4) {
-      int k = cols - c < 4 ? cols - c : 4;
+    COLS(cols, k, {
       STORE(dxr, c, mul(LOAD(yr, c, k), sub(LOAD(dyr, c, k), dot)), k)
-    }
+        })
   }
 }
 
@@ -514,12 +518,11 @@ static float row_lse(const float* xr, int cols) {
   float max = row_max(xr, cols);
   if (max != max || max == -__builtin_inff() || max == __builtin_inff()) return max;
   f4 vmax = splat(max), acc = splat(0);
-  for (int c = 0; c < cols; c += 4) {
-    int k = cols - c < 4 ? cols - c : 4;
+  COLS(cols, k, {
     f4 e = exp4(sub(LOAD(xr, c, k), vmax));
     if (k < 4) e = wasm_v128_bitselect(e, splat(0), wasm_i32x4_lt(wasm_i32x4_make(0, 1, 2, 3), wasm_i32x4_splat(k)));
     acc = add(acc, e);
-  }
+    })
   return (float)(max + log_d((double)hsum(acc)));
 }
 
@@ -546,10 +549,9 @@ EXPORT void cross_entropy_backward(const float* x, const int32_t* t, const float
       continue;
     }
     f4 l = splat(lse[r]), d = splat(dl[r]);
-    for (int c = 0; c < cols; c += 4) {
-      int k = cols - c < 4 ? cols - c : 4;
+    COLS(cols, k, {
       STORE(dxr, c, mul(exp4(sub(LOAD(xr, c, k), l)), d), k)
-    }
+        })
     f4 e = exp4(splat(xr[target] - lse[r]));
     dxr[target] = (wasm_f32x4_extract_lane(e, 0) - 1) * dl[r];
   }
