@@ -12,6 +12,7 @@ import { CheckpointError, loadCheckpoint, restoreCheckpoint } from "../train/che
 import { RunLockError, runLockHolder } from "../train/run_lock.ts";
 import { dirname } from "../train/atomic.ts";
 import { NormFormerLM } from "../model/normformer.ts";
+import { getBackend } from "../core/runtime.ts";
 
 /** Run a command's main, turning errors into one line and an exit code. */
 export async function runMain(main: () => Promise<void>): Promise<void> {
@@ -22,8 +23,37 @@ export async function runMain(main: () => Promise<void>): Promise<void> {
       e instanceof RunLockError;
     console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
     if (!usage && e instanceof Error && Deno.env.get("NK_DEBUG")) console.error(e.stack);
-    Deno.exit(usage ? 2 : 1);
+    await exitWhenIdle(usage ? 2 : 1);
   }
+}
+
+/**
+ * End the process with `code` once the current backend has finished the work queued on it. `Deno.exit` skips the
+ * runtime's teardown, so a WebGPU device still running a batch has Mesa's lavapipe compile shaders (LLVM) on its
+ * own thread while the exit handlers free LLVM's globals: a segfault or "free(): invalid next size" after the last
+ * line (issue 14, item 5). Reading one element back waits for everything queued before it; at most `waitMs`, so a
+ * lost or hung device cannot hold the exit. Nothing to wait for without a backend or on the CPU.
+ */
+export async function exitWhenIdle(code: number, waitMs = 2000): Promise<never> {
+  let backend: Backend | null = null;
+  try {
+    backend = getBackend();
+  } catch {
+    // no backend was started
+  }
+  if (backend?.name === "webgpu") {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      const probe = backend.alloc(1, "f32");
+      const done = backend.read(probe).then(() => backend.free(probe));
+      await Promise.race([done, new Promise((r) => timer = setTimeout(r, waitMs))]);
+    } catch {
+      // destroyed or lost: nothing runs on it any more
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+  Deno.exit(code);
 }
 
 const BACKENDS = ["cpu", "webgpu", "auto"], PROVIDERS = ["deno", "dawn"];

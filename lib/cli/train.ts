@@ -6,7 +6,7 @@
  * @module
  */
 import { formatHelp, parseFlags, UsageError } from "./args.ts";
-import { describeBackend, readConfigFile, runMain, startBackend } from "./common.ts";
+import { describeBackend, exitWhenIdle, readConfigFile, runMain, startBackend } from "./common.ts";
 import { formatDuration, ProgressBar } from "./progress.ts";
 import { CONFIG_KEYS, ConfigError, configKeyHelp, resolveConfig, TRAIN_DEFAULTS } from "../train/config.ts";
 import { availableMemory, estimateMemory, formatBytes, memoryRefusal } from "../train/memory.ts";
@@ -193,5 +193,5 @@ await runMain(async () => {
   } finally {
     await lock.release();
   }
-  if (stopped) Deno.exit(130);
+  if (stopped) await exitWhenIdle(130);
 });

@@ -74,8 +74,33 @@ function findVulkan(): { loader: boolean; drivers: string[] } | null {
   }
 }
 
+/** The wgpu backends Deno's WebGPU probes on Linux unless env DENO_WEBGPU_BACKEND names others. */
+export const LINUX_WGPU_BACKENDS = "vulkan";
+
+/**
+ * Make Deno's WebGPU probe Vulkan only on Linux, unless env DENO_WEBGPU_BACKEND already says what to probe (say
+ * "vulkan,gl"); Deno reads it when WebGPU first starts. Unset, wgpu also probes GL through EGL, which loads Mesa's
+ * EGL/GL stack (libEGL, libGLdispatch, swrast_dri) beside the Vulkan driver in every process that asks for an
+ * adapter. Its teardown at process exit races the exit of the threads that touched it: a thread's
+ * thread-specific-data destructor frees memory that the EGL libraries' destructors, running at the same time on the
+ * exiting main thread, already freed, and glibc aborts after the last line of output ("corrupted size vs.
+ * prev_size in fastbins", "malloc_consolidate(): invalid chunk size", "free(): invalid pointer"), sometimes with
+ * exit status 0: 9 of 300 runs of `deno test --parallel` over six WebGPU and worker-thread test modules here, none
+ * of 300 with Vulkan only (issue 14, item 5). Without env permission this does nothing.
+ */
+function preferVulkan(): void {
+  try {
+    if (Deno.build.os === "linux" && Deno.env.get("DENO_WEBGPU_BACKEND") === undefined) {
+      Deno.env.set("DENO_WEBGPU_BACKEND", LINUX_WGPU_BACKENDS);
+    }
+  } catch {
+    // no --allow-env: wgpu probes its defaults
+  }
+}
+
 async function gpuOf(provider: Provider): Promise<{ gpu: GPU; how: string; keepAlive: unknown }> {
   if (provider === "deno") {
+    preferVulkan();
     const gpu = (globalThis.navigator as { gpu?: GPU } | undefined)?.gpu;
     if (!gpu) {
       throw new Error(`No WebGPU from provider "deno": navigator.gpu is undefined here; use backend "cpu"`);
