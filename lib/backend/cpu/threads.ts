@@ -13,7 +13,7 @@ import { Worker } from "node:worker_threads";
 import type { OpAttrs, OpName } from "../backend.ts";
 import type { Arr } from "./elementwise.ts";
 import { PARTS } from "./parts.ts";
-import { allocate, heapKernels, heapMemory, kernelModule, release } from "./simd/heap.ts";
+import { allocate, heapKernels, heapMemory, release } from "./simd/heap.ts";
 import { pointers, SIMD, type SimdPart } from "./simd/ops.ts";
 
 /** Fewest elements worth a part of their own for a TypeScript kernel (a worker round trip is ~45 µs; ~2 ns each). */
@@ -56,8 +56,6 @@ export interface WorkerInit {
   ready: number;
   /** The heap the SIMD kernels run on (null where shared WebAssembly memory is unavailable). */
   memory: WebAssembly.Memory | null;
-  /** The main thread's compiled kernels module (its optimized code is shared with the worker). */
-  module: WebAssembly.Module | null;
 }
 
 const flags = new Int32Array(new SharedArrayBuffer(4 * WORDS * MAX_WORKERS));
@@ -68,13 +66,7 @@ function grow(n: number): void {
   while (workers.length < Math.min(n, MAX_WORKERS)) {
     const k = workers.length;
     try {
-      const memory = heapMemory();
-      const init: WorkerInit = {
-        flags: flags.buffer as SharedArrayBuffer,
-        ready: k * WORDS,
-        memory,
-        module: memory ? kernelModule() : null,
-      };
+      const init: WorkerInit = { flags: flags.buffer as SharedArrayBuffer, ready: k * WORDS, memory: heapMemory() };
       // An eval'd dynamic import: node:worker_threads takes only file paths, the import also http(s) URLs (JSR).
       const url = JSON.stringify(new URL("./worker.ts", import.meta.url).href);
       const w = new Worker(`import(${url});`, { eval: true, workerData: init });

@@ -12,7 +12,7 @@ import { SIMD, type SimdPart } from "./simd/ops.ts";
 
 const init = workerData as WorkerInit;
 const flags = new Int32Array(init.flags);
-const kernels = init.memory ? heapKernels(init.memory, init.module ?? undefined) : null;
+const kernels = init.memory ? heapKernels(init.memory) : null;
 
 parentPort!.on("message", (job: Job) => {
   let status = 1;

@@ -114,12 +114,8 @@ let module: WebAssembly.Module | undefined;
 let memory: WebAssembly.Memory | undefined;
 let kernels: Kernels | undefined;
 
-/**
- * The compiled kernels module, compiled once per process: workers get this one (posting a module shares its
- * compiled code), so the optimized code V8 tiers up to on the busy main thread serves them too, instead of each
- * worker starting over in the baseline compiler (3x slower on SIMD).
- */
-export function kernelModule(): WebAssembly.Module {
+/** The compiled kernels module (compiled once per thread). */
+function kernelModule(): WebAssembly.Module {
   return module ??= new WebAssembly.Module(Uint8Array.fromBase64(WASM_BASE64));
 }
 
@@ -143,17 +139,10 @@ export function heapMemory(): WebAssembly.Memory | null {
   return memory;
 }
 
-/**
- * The kernels on this thread, instantiated on `mem` (a worker passes the memory and the module the main thread
- * made).
- */
-export function heapKernels(
-  mem: WebAssembly.Memory | null = heapMemory(),
-  compiled?: WebAssembly.Module,
-): Kernels | null {
+/** The kernels on this thread, instantiated on `mem` (a worker passes the memory the main thread made). */
+export function heapKernels(mem: WebAssembly.Memory | null = heapMemory()): Kernels | null {
   if (kernels || !mem) return kernels ?? null;
   memory ??= mem;
-  module ??= compiled;
   const instance = new WebAssembly.Instance(kernelModule(), { env: { memory: mem } });
   return kernels = instance.exports as unknown as Kernels;
 }

@@ -44,13 +44,6 @@ function binaryRows(shape: number[]): { n: number; perUnit: number } {
   return { n, perUnit };
 }
 
-/**
- * The cost given to memory-bound kernels (copies, adds, sums, affine): a second thread rarely pays for them on a
- * 2-core machine (measured: a 1M-element bias add and its column sum ran no faster, often slower, on two threads),
- * so they split only past ~650k elements a part.
- */
-const MEMORY_BOUND = 0.1;
-
 const f32 = (...arrs: Arr[]) => arrs.every((a) => a instanceof Float32Array);
 
 /** The ops with a SIMD kernel. */
@@ -62,14 +55,14 @@ export const SIMD: { [K in OpName]?: SimdPart<OpAttrs[K]> } = {
   },
   affine: {
     ok: (_a, [y], [x]) => f32(y, x),
-    ns: () => MEMORY_BOUND,
+    ns: () => 0.3,
     run: (k, lo, hi, a, [y], [x]) => k.affine(x, y, lo, hi, a.scale, a.bias),
   },
   binary: {
     ok: (a, [y], [xa, xb]) =>
       a.fn in BINARY_FN && f32(y, xa, xb) && a.shape.length > 0 && !a.shape.includes(0) &&
       operandForm(a.shape, a.aStrides) !== null && operandForm(a.shape, a.bStrides) !== null,
-    ns: (a) => (a.fn === "geluBackward" ? 4 : MEMORY_BOUND),
+    ns: (a) => (a.fn === "geluBackward" ? 4 : 0.4),
     run: (k, lo, hi, a, [y], [xa, xb]) => {
       const fa = operandForm(a.shape, a.aStrides)!, fb = operandForm(a.shape, a.bStrides)!;
       const fn = BINARY_FN[a.fn]!;
@@ -98,7 +91,7 @@ export const SIMD: { [K in OpName]?: SimdPart<OpAttrs[K]> } = {
   // Copies of any float32 view of rank 1…6 (int32 views stay in TypeScript).
   strided: {
     ok: (a, [y], [x]) => a.shape.length >= 1 && a.shape.length <= 6 && f32(y, x),
-    ns: (a) => (a.strides[a.strides.length - 1] === 1 ? MEMORY_BOUND : 3),
+    ns: (a) => (a.strides[a.strides.length - 1] === 1 ? 0.3 : 3),
     run: (k, lo, hi, a, [y], [x]) => {
       const { shape, strides, offset } = a;
       if (shape.length === 1) {
@@ -112,7 +105,7 @@ export const SIMD: { [K in OpName]?: SimdPart<OpAttrs[K]> } = {
   },
   reduce: {
     ok: (a, [y], [x]) => a.fn === "sum" && f32(y, x),
-    ns: () => MEMORY_BOUND,
+    ns: () => 0.3,
     run: (k, lo, hi, a, [y], [x]) =>
       a.outer === 1 ? k.sum(x, y, 0, 1, a.size, a.inner, lo, hi) : k.sum(x, y, lo, hi, a.size, a.inner, 0, a.inner),
   },
