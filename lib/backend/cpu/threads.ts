@@ -3,17 +3,21 @@
  * module here that touches threads: Deno's own Worker cannot be unref'd, so an idle pool would keep the process
  * alive). One pool per thread serves every CPU backend in it, growing to the most threads any backend asks for.
  *
- * A call posts parts 1…n−1 to workers, runs part 0 itself and blocks in `Atomics.wait` until each worker flags
- * its part done (arrays are SharedArrayBuffer-backed, so nothing is copied). A worker takes jobs only after it
- * flags itself ready; until then, or if it failed to start, calls run on fewer threads, never wait for it. A round trip costs ~45 µs here, so ops below MIN_PART_ELEMENTS per part stay on
- * one thread.
+ * A call hands parts 1…n−1 to workers, runs part 0 itself, then waits (spinning briefly, then in `Atomics.wait`)
+ * until each worker flags its part done (arrays are SharedArrayBuffer-backed, so nothing is copied). A SIMD part
+ * is one kernel call whose arguments are numbers: the main thread writes them into the worker's slot of shared
+ * memory and bumps its job word, which the worker, blocked on that word, sees at once (a `postMessage` took
+ * ~100 µs to arrive here, as long as a 256k-element LayerNorm). A TypeScript part, whose arrays must travel, is
+ * posted as a message and the job word tells the worker to return to its event loop for it. A worker takes jobs
+ * only after it flags itself ready; until then, or if it failed to start, calls run on fewer threads, never wait
+ * for it. Ops below MIN_PART_ELEMENTS (TypeScript) or ~MIN_PART_NS of work (SIMD) per part stay on one thread.
  * @module
  */
 import { Worker } from "node:worker_threads";
 import type { OpAttrs, OpName } from "../backend.ts";
 import type { Arr } from "./elementwise.ts";
 import { PARTS } from "./parts.ts";
-import { allocate, heapKernels, heapMemory, release } from "./simd/heap.ts";
+import { allocate, heapKernels, heapMemory, type Kernels, release } from "./simd/heap.ts";
 import { pointers, SIMD, type SimdPart } from "./simd/ops.ts";
 
 /** Fewest elements worth a part of their own for a TypeScript kernel (a worker round trip is ~45 µs; ~2 ns each). */
@@ -22,9 +26,17 @@ export const MIN_PART_ELEMENTS = 32768;
 const MIN_PART_NS = 65536;
 /** How long a worker may take on one part before the call fails instead of hanging. */
 const TIMEOUT_MS = 60_000;
-/** Flag words per worker: 0 ready (1 once listening, −1 failed), 1 part status (0 running, 1 done, 2 failed). */
-const WORDS = 2;
+/**
+ * Flag words per worker: 0 ready (1 once listening, −1 failed), 1 part status (0 running, 1 done, 2 failed),
+ * 2 job (0 none, JOB_CALL a kernel call in the worker's argument slot, JOB_MESSAGE a posted TypeScript part).
+ */
+const WORDS = 3;
+export const JOB_CALL = 1, JOB_MESSAGE = 2;
+/** Float64 words per worker's argument slot: the kernel's index in KERNEL_NAMES, the count, the arguments. */
+export const SLOT = 24;
 const MAX_WORKERS = 64;
+/** How long the main thread spins on a worker's status before sleeping in Atomics.wait (waking costs ~100 µs). */
+const SPIN_MS = 5;
 
 /** A typed array as a worker receives it. */
 export interface ArrDesc {
@@ -34,7 +46,7 @@ export interface ArrDesc {
   length: number;
 }
 
-/** A part as posted to a worker. */
+/** A TypeScript part as posted to a worker. */
 export interface Job {
   op: OpName;
   attrs: unknown;
@@ -44,8 +56,6 @@ export interface Job {
   ins: ArrDesc[];
   exact: boolean;
   scratch: ArrDesc | null;
-  /** Run the SIMD kernel of simd/ops.ts on the heap (every array is a heap view), not the TypeScript one. */
-  simd: boolean;
   /** Index of this worker's status word in the flags. */
   status: number;
 }
@@ -53,20 +63,50 @@ export interface Job {
 /** Message a worker gets at start. */
 export interface WorkerInit {
   flags: SharedArrayBuffer;
+  /** This worker's first flag word (ready; status and job follow). */
   ready: number;
+  /** The argument slots (SLOT float64 words per worker), and this worker's first word in them. */
+  args: SharedArrayBuffer;
+  slot: number;
   /** The heap the SIMD kernels run on (null where shared WebAssembly memory is unavailable). */
   memory: WebAssembly.Memory | null;
 }
 
 const flags = new Int32Array(new SharedArrayBuffer(4 * WORDS * MAX_WORKERS));
+const args = new Float64Array(new SharedArrayBuffer(8 * SLOT * MAX_WORKERS));
 const workers: Worker[] = [];
+
+/** The kernels' export names in a fixed order (the same module on every thread): a call's index. */
+export const kernelNames = (k: Kernels): string[] => Object.keys(k).sort();
+
+/** Kernels that, instead of running, write their call into argument slot `k` (a SIMD part bound for worker k). */
+const recorders = new Map<number, Kernels>();
+function recorder(k: number): Kernels {
+  const found = recorders.get(k);
+  if (found) return found;
+  const slot = args.subarray(k * SLOT, (k + 1) * SLOT);
+  const names = kernelNames(heapKernels()!);
+  const calls = Object.fromEntries(names.map((name, i) => [name, (...a: number[]) => {
+    slot[0] = i;
+    slot[1] = a.length;
+    slot.set(a, 2);
+  }]));
+  recorders.set(k, calls as unknown as Kernels);
+  return calls as unknown as Kernels;
+}
 
 /** Start workers up to `n` (they become usable once they flag ready). */
 function grow(n: number): void {
   while (workers.length < Math.min(n, MAX_WORKERS)) {
     const k = workers.length;
     try {
-      const init: WorkerInit = { flags: flags.buffer as SharedArrayBuffer, ready: k * WORDS, memory: heapMemory() };
+      const init: WorkerInit = {
+        flags: flags.buffer as SharedArrayBuffer,
+        ready: k * WORDS,
+        args: args.buffer as SharedArrayBuffer,
+        slot: k * SLOT,
+        memory: heapMemory(),
+      };
       // An eval'd dynamic import: node:worker_threads takes only file paths, the import also http(s) URLs (JSR).
       const url = JSON.stringify(new URL("./worker.ts", import.meta.url).href);
       const w = new Worker(`import(${url});`, { eval: true, workerData: init });
@@ -168,33 +208,41 @@ function split<K extends OpName>(
   per: number,
 ): void {
   const part = PARTS[op] as import("./parts.ts").Part<OpAttrs[K]>;
-  const outD = outs.map(describe) as ArrDesc[], inD = ins.map(describe) as ArrDesc[];
+  const s = simd ? SIMD[op] as SimdPart<OpAttrs[K]> : null;
+  const [outD, inD] = s ? [[], []] : [outs.map(describe) as ArrDesc[], ins.map(describe) as ArrDesc[]];
+  const ptrs = s && [pointers(outs), pointers(ins)];
   for (let i = 1; i < n; i++) {
-    const status = ready[i - 1] * WORDS + 1;
+    const k = ready[i - 1], status = k * WORDS + 1, job = k * WORDS + 2;
     Atomics.store(flags, status, 0);
-    const job: Job = {
-      op,
-      attrs,
-      lo: bounds[i],
-      hi: bounds[i + 1],
-      outs: outD,
-      ins: inD,
-      exact,
-      scratch: scratch && describe(scratch.subarray(i * per, (i + 1) * per)),
-      simd,
-      status,
-    };
-    workers[ready[i - 1]].postMessage(job);
+    const partScratch = scratch && scratch.subarray(i * per, (i + 1) * per);
+    if (s) {
+      s.run(recorder(k), bounds[i], bounds[i + 1], attrs, ptrs![0], ptrs![1], partScratch?.byteOffset ?? 0);
+      Atomics.store(flags, job, JOB_CALL);
+    } else {
+      const msg: Job = {
+        op,
+        attrs,
+        lo: bounds[i],
+        hi: bounds[i + 1],
+        outs: outD,
+        ins: inD,
+        exact,
+        scratch: partScratch && describe(partScratch),
+        status,
+      };
+      workers[k].postMessage(msg);
+      Atomics.store(flags, job, JOB_MESSAGE);
+    }
+    Atomics.notify(flags, job);
   }
-  if (simd) {
-    const s = SIMD[op] as SimdPart<OpAttrs[K]>;
-    s.run(heapKernels()!, bounds[0], bounds[1], attrs, pointers(outs), pointers(ins), scratch?.byteOffset ?? 0);
-  } else part.run(bounds[0], bounds[1], attrs, outs, ins, exact, scratch && scratch.subarray(0, per));
+  if (s) s.run(heapKernels()!, bounds[0], bounds[1], attrs, ptrs![0], ptrs![1], scratch?.byteOffset ?? 0);
+  else part.run(bounds[0], bounds[1], attrs, outs, ins, exact, scratch && scratch.subarray(0, per));
   for (let i = 1; i < n; i++) {
     const status = ready[i - 1] * WORDS + 1;
-    const t0 = Date.now();
+    const t0 = performance.now();
     while (Atomics.load(flags, status) === 0) {
-      if (Atomics.wait(flags, status, 0, 1000) === "timed-out" && Date.now() - t0 > TIMEOUT_MS) {
+      if (performance.now() - t0 < SPIN_MS) continue;
+      if (Atomics.wait(flags, status, 0, 1000) === "timed-out" && performance.now() - t0 > TIMEOUT_MS) {
         throw new Error(`CPU worker thread ${ready[i - 1]} did not finish ${op} in ${TIMEOUT_MS / 1000} s`);
       }
     }

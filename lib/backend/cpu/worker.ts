@@ -1,43 +1,69 @@
 /**
- * A CPU worker thread: runs the parts `threads.ts` posts, on views of the shared arrays (or, for a SIMD part, on
- * the heap the main thread shares at start), and flags each done.
+ * A CPU worker thread: waits on its job word (threads.ts) and runs each job, flagging it done. A SIMD part is a
+ * kernel call read from the worker's argument slot, run on the heap the main thread shares at start; a TypeScript
+ * part comes as a message (the job word sends the worker back to its event loop for it) and runs on views of the
+ * shared arrays. Blocked waits time out now and then, so the event loop (and termination) still gets its turn.
  * @module
  */
 import { parentPort, workerData } from "node:worker_threads";
 import type { OpAttrs } from "../backend.ts";
 import { type Part, PARTS } from "./parts.ts";
-import { type Job, view, type WorkerInit } from "./threads.ts";
-import { heapKernels } from "./simd/heap.ts";
-import { SIMD, type SimdPart } from "./simd/ops.ts";
+import { JOB_CALL, JOB_MESSAGE, type Job, kernelNames, view, type WorkerInit } from "./threads.ts";
+import { heapKernels, type Kernels } from "./simd/heap.ts";
+
+/** How long a worker spins on its job word after a job before sleeping (a wake-up costs ~100 µs here). */
+const SPIN_MS = 0.2;
+/** Longest sleep before the worker lets its event loop run. */
+const IDLE_MS = 200;
 
 const init = workerData as WorkerInit;
 const flags = new Int32Array(init.flags);
+const status = init.ready + 1, jobWord = init.ready + 2;
+const slot = new Float64Array(init.args, init.slot * 8);
 const kernels = init.memory ? heapKernels(init.memory) : null;
+const calls = kernels ? kernelNames(kernels).map((name) => kernels[name as keyof Kernels] as (...a: number[]) => void) : [];
+
+function done(code: number): void {
+  Atomics.store(flags, status, code);
+  Atomics.notify(flags, status);
+}
+
+/** Run kernel calls as they come, until a posted message is due or the worker has idled IDLE_MS. */
+function serve(): void {
+  let since = performance.now();
+  for (;;) {
+    const job = Atomics.exchange(flags, jobWord, 0);
+    if (job === JOB_MESSAGE) return; // the message handler calls serve() again
+    if (job === JOB_CALL) {
+      let code = 1;
+      try {
+        calls[slot[0]](...slot.subarray(2, 2 + slot[1]));
+      } catch {
+        code = 2;
+      }
+      done(code);
+      since = performance.now();
+      continue;
+    }
+    if (performance.now() - since < SPIN_MS) continue;
+    if (Atomics.wait(flags, jobWord, 0, IDLE_MS) === "timed-out") {
+      setTimeout(serve, 0);
+      return;
+    }
+  }
+}
 
 parentPort!.on("message", (job: Job) => {
-  let status = 1;
+  let code = 1;
   try {
-    if (job.simd) {
-      const simd = SIMD[job.op] as SimdPart<OpAttrs[keyof OpAttrs]>;
-      const ptr = (d: { offset: number }) => d.offset;
-      simd.run(
-        kernels!,
-        job.lo,
-        job.hi,
-        job.attrs as never,
-        job.outs.map(ptr),
-        job.ins.map(ptr),
-        job.scratch?.offset ?? 0,
-      );
-    } else {
-      const part = PARTS[job.op] as Part<OpAttrs[keyof OpAttrs]>;
-      const scratch = job.scratch ? view(job.scratch) as Float64Array : null;
-      part.run(job.lo, job.hi, job.attrs as never, job.outs.map(view), job.ins.map(view), job.exact, scratch);
-    }
+    const part = PARTS[job.op] as Part<OpAttrs[keyof OpAttrs]>;
+    const scratch = job.scratch ? view(job.scratch) as Float64Array : null;
+    part.run(job.lo, job.hi, job.attrs as never, job.outs.map(view), job.ins.map(view), job.exact, scratch);
   } catch {
-    status = 2;
+    code = 2;
   }
-  Atomics.store(flags, job.status, status);
-  Atomics.notify(flags, job.status);
+  done(code);
+  serve();
 });
 Atomics.store(flags, init.ready, 1);
+setTimeout(serve, 0);
