@@ -70,7 +70,7 @@ Deno.test("simd: element-wise kernels (gelu, exp, affine) match the oracle on ev
 
 Deno.test("simd: binary arithmetic and GELU's backward, same shape, a broadcast row and a scalar", () => {
   for (const fn of ["add", "sub", "mul", "div", "geluBackward"] as const) {
-    // GELU's backward scales an absolute error of ≤ 2.2e-7 in gelu' by dy: keep dy within ±4 there.
+    // GELU's backward scales an absolute error of ≤ 3.2e-7 in gelu' by dy: keep dy within ±4 there.
     const [rtol, atol] = fn === "geluBackward" ? [0, 2e-6] : [1e-7, 1e-44];
     const dySpecials = fn !== "geluBackward";
     for (const c of [1, 3, 4, 9, 130]) {

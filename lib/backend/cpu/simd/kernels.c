@@ -73,7 +73,9 @@ typedef struct {
   int32_t bias127, magic_bits;
   float magic;
   float erf_hi, erf_lo, a13, a11, a9, a7, a5, a3, a1, b8, b6, b4, b2, b0;
-  float inv_sqrt2, inv_sqrt_2pi, minus_half;
+  float inv_sqrt2;
+  float dg_hi, dg_lo, dg_inv_hi, dg_p7, dg_p6, dg_p5, dg_p4, dg_p3, dg_p2, dg_p1, dg_p0, dg_q5, dg_q4, dg_q3, dg_q2,
+      dg_q1;
 } Constants;
 #define CONSTANTS_AT 1024
 #define K ((const Constants*)CONSTANTS_AT)
@@ -114,8 +116,23 @@ EXPORT void init_constants(void) {
   k->b2 = -7.37332916720468e-03f;
   k->b0 = -1.42647390514189e-02f;
   k->inv_sqrt2 = 0.70710678118654752f;
-  k->inv_sqrt_2pi = 0.39894228040143268f;
-  k->minus_half = -0.5f;
+  /* gelu_grad4's rational function, from gelu_grad_fit.py (least squares then Lawson's minimax reweighting). */
+  k->dg_hi = 6.0f;
+  k->dg_lo = -6.0f;
+  k->dg_inv_hi = 1.0f / 6.0f;
+  k->dg_p0 = 4.787308692932129f;
+  k->dg_p1 = -8.967657089233398f;
+  k->dg_p2 = 112.9852523803711f;
+  k->dg_p3 = -41.47479248046875f;
+  k->dg_p4 = 332.64801025390625f;
+  k->dg_p5 = -36.59563446044922f;
+  k->dg_p6 = 36.37422180175781f;
+  k->dg_p7 = -7.220887184143066f;
+  k->dg_q1 = 10.126873016357422f;
+  k->dg_q2 = 47.91560745239258f;
+  k->dg_q3 = 137.7423553466797f;
+  k->dg_q4 = 252.29327392578125f;
+  k->dg_q5 = 335.9934997558594f;
 }
 
 /*
@@ -173,11 +190,31 @@ static inline f4 gelu4(f4 x) {
   return mul(mul(KV(half), x), add(KV(one), erf4(mul(x, KV(inv_sqrt2)))));
 }
 
-/* dy·(Φ(x) + x·φ(x)): GELU's backward. */
+/*
+ * dy·gelu'(x), gelu'(x) = Φ(x) + x·φ(x) = ½ + h(x) with h odd: h(x) = s·P(s²)/Q(s²), s = x/6 (x clamped to ±6,
+ * where h is ±½ within 4e-8), P of degree 7 and Q of degree 5 (fit error 3.1e-8; measured 3.1e-7 in float32
+ * over [−8, 8], against 2.8e-7 for Φ and φ from erf4 and exp4, at about half the instructions). ±∞ gives NaN, as Φ(x) + x·φ(x)
+ * does (∞·0).
+ */
 static inline f4 gelu_backward4(f4 x, f4 dy) {
-  f4 cdf = mul(KV(half), add(KV(one), erf4(mul(x, KV(inv_sqrt2)))));
-  f4 pdf = mul(KV(inv_sqrt_2pi), exp4(mul(KV(minus_half), mul(x, x))));
-  return mul(dy, add(cdf, mul(x, pdf)));
+  f4 s = mul(wasm_f32x4_pmin(wasm_f32x4_pmax(x, KV(dg_lo)), KV(dg_hi)), KV(dg_inv_hi));
+  f4 t = mul(s, s);
+  f4 p = KV(dg_p7);
+  p = add(mul(p, t), KV(dg_p6));
+  p = add(mul(p, t), KV(dg_p5));
+  p = add(mul(p, t), KV(dg_p4));
+  p = add(mul(p, t), KV(dg_p3));
+  p = add(mul(p, t), KV(dg_p2));
+  p = add(mul(p, t), KV(dg_p1));
+  p = add(mul(p, t), KV(dg_p0));
+  f4 q = KV(dg_q5);
+  q = add(mul(q, t), KV(dg_q4));
+  q = add(mul(q, t), KV(dg_q3));
+  q = add(mul(q, t), KV(dg_q2));
+  q = add(mul(q, t), KV(dg_q1));
+  q = add(mul(q, t), KV(one));
+  /* x − x is +0, or NaN where x is ±∞ or NaN. */
+  return mul(dy, add(add(KV(half), dvd(mul(s, p), q)), sub(x, x)));
 }
 
 /* Natural log of a positive finite double (for a row's log-sum-exp): x = 2^e·m, m in [√½, √2), atanh series. */
