@@ -8,7 +8,14 @@ import { assert, assertClose, assertEquals } from "../assert.ts";
 import type { OpAttrs, OpName } from "../../lib/backend/backend.ts";
 import { createCpuBackend } from "../../lib/backend/cpu/mod.ts";
 import type { Arr } from "../../lib/backend/cpu/elementwise.ts";
-import { MIN_PART_ELEMENTS, readyWorkers, runSplit, sharedArray } from "../../lib/backend/cpu/threads.ts";
+import {
+  MIN_PART_ELEMENTS,
+  readyWorkers,
+  runMatmulSplit,
+  runSplit,
+  sharedArray,
+} from "../../lib/backend/cpu/threads.ts";
+import { loadBlas } from "../../lib/backend/cpu/blas.ts";
 import { allocate } from "../../lib/backend/cpu/simd/heap.ts";
 import { simdApplies } from "../../lib/backend/cpu/simd/ops.ts";
 import { Rng } from "../../lib/core/rng.ts";
@@ -176,6 +183,49 @@ Deno.test("threads (simd): a part needs ~65 µs of work by the op's cost, so che
   const add = { fn: "add" as const, shape: [R, C], aStrides: [C, 1], bStrides: [C, 1] };
   assertEquals(runSplit(2, "binary", add, [y], [x, x], false, true), false); // 0.4 ns × 65 792 per part < 65 µs
   assertEquals(runSplit(2, "unary", { fn: "gelu" }, [y], [x], false, true), true); // 1.5 ns × 65 792 ≥ 65 µs
+});
+
+const blas = loadBlas();
+Deno.test({
+  name: "threads: batched matrix products split their batch over threads, bit-identically, all transposes",
+  ignore: !("gemm" in blas),
+  fn() {
+    if (!("gemm" in blas)) return;
+    const one = createCpuBackend({ threads: 1 });
+    const cases: OpAttrs["matmul"][] = [];
+    for (const [transA, transB] of [[false, false], [true, false], [false, true], [true, true]]) {
+      // Batches of 5 (parts of 2 and 3), B shared or not.
+      cases.push({ batch: 5, m: 70, n: 64, k: 96, transA, transB, aBatchStride: 70 * 96, bBatchStride: 0 });
+      cases.push({ batch: 5, m: 33, n: 17, k: 40, transA, transB, aBatchStride: 33 * 40, bBatchStride: 17 * 40 });
+    }
+    for (const a of cases) {
+      const x = rand(a.batch * a.m * a.k), w = rand(a.n * a.k * (a.bBatchStride ? a.batch : 1));
+      const [xb, wb, cb] = [x, w, new Float32Array(a.batch * a.m * a.n)].map((v) => {
+        const b = one.alloc(v.length, "f32");
+        one.write(b, v);
+        return b;
+      });
+      one.dispatch("matmul", [cb], [xb, wb], a);
+      const want = one.readExact(cb);
+      const [xs, ws, cs] = [x, w, new Float32Array(a.batch * a.m * a.n)].map((v) => {
+        const h = allocate("f32", v.length)!;
+        h.set(v);
+        return h;
+      });
+      assert(runMatmulSplit(2, { ...a }, cs, xs, ws, blas, 1), `${JSON.stringify(a)} did not split`);
+      same(cs, want, `matmul ${JSON.stringify(a)}`);
+    }
+    const h = allocate("f32", 128)!;
+    const tiny = { batch: 2, m: 8, n: 8, k: 8, transA: false, transB: false, aBatchStride: 64, bBatchStride: 64 };
+    assertEquals(runMatmulSplit(2, tiny, h, h, h, blas), false, "a product below the least work per part");
+    assertEquals(runMatmulSplit(2, { ...tiny, batch: 1 }, h, h, h, blas, 1), false, "a single product");
+    const big = { ...tiny, m: 128, n: 128, k: 128 }; // 2^21 multiply-adds a batch: BLAS threads it
+    assertEquals(runMatmulSplit(2, big, h, h, h, blas, 1), false, "batches BLAS runs on several threads");
+    assertEquals(runMatmulSplit(2, { ...tiny, k: 0 }, h, h, h, blas, 1), false, "k = 0");
+    assertEquals(runMatmulSplit(1, tiny, h, h, h, blas, 1), false, "one thread");
+    const plain = new Float32Array(128);
+    assertEquals(runMatmulSplit(2, tiny, plain, plain, plain, blas, 1), false, "arrays outside the heap");
+  },
 });
 
 Deno.test("threads: a training step gives the same loss on one and two threads", async () => {

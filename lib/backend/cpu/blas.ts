@@ -7,10 +7,32 @@
  */
 import type { Sgemm } from "./gemm.ts";
 
+/**
+ * Row-major C (m×n, leading dim ldc) = op(A)·op(B) with explicit leading dims, each operand a view that starts at
+ * its first element (a CPU thread splitting a product calls this on its block; threads.ts).
+ */
+export type Gemm = (
+  transA: boolean,
+  transB: boolean,
+  m: number,
+  n: number,
+  k: number,
+  a: Float32Array,
+  lda: number,
+  b: Float32Array,
+  ldb: number,
+  c: Float32Array,
+  ldc: number,
+) => void;
+
 /** A loaded BLAS: the product, the library it came from, and OpenBLAS's thread count when it reports one. */
 export interface Blas {
-  /** `cblas_sgemm` behind the `Sgemm` signature. */
+  /** `cblas_sgemm` behind the `Sgemm` signature (one BLAS thread below SINGLE_THREAD_BELOW m·n·k, else all). */
   sgemm: Sgemm;
+  /** `cblas_sgemm` as it is, on the threads last set by `useThreads`. */
+  gemm: Gemm;
+  /** Set OpenBLAS's threads (no-op without `openblas_set_num_threads`, or when already set). */
+  useThreads(n: number): void;
   /** Which library, e.g. "openblas (libopenblas.so.0)". */
   library: string;
   /** `openblas_get_num_threads()`, or undefined when the library has no such symbol (Accelerate). */
@@ -101,8 +123,15 @@ export function openBlas(candidates: [string, string][], disabled: boolean): Bla
       const lib = Deno.dlopen(path, SYMBOLS);
       const threads = lib.symbols.openblas_get_num_threads?.();
       const setThreads = lib.symbols.openblas_set_num_threads ?? undefined;
+      let current = threads ?? 1;
+      const useThreads = (n: number) => {
+        if (setThreads && n !== current) setThreads(current = n);
+      };
+      const gemm = raw(lib.symbols.cblas_sgemm);
       return {
-        sgemm: wrap(lib.symbols.cblas_sgemm, threads ?? 1, setThreads),
+        sgemm: wrap(gemm, threads ?? 1, useThreads),
+        gemm,
+        useThreads,
         library: `${label} (${path})`,
         threads: threads ?? undefined,
       };
@@ -126,31 +155,31 @@ function blasMissing(candidates: [string, string][]): string {
 
 type CblasSgemm = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"]["cblas_sgemm"];
 
-function wrap(cblas: CblasSgemm, maxThreads: number, setThreads?: (n: number) => void): Sgemm {
-  let current = maxThreads;
+function raw(cblas: CblasSgemm): Gemm {
+  return (transA, transB, m, n, k, a, lda, b, ldb, c, ldc) =>
+    cblas(ROW_MAJOR, transA ? TRANS : NO_TRANS, transB ? TRANS : NO_TRANS, m, n, k, 1, a, lda, b, ldb, 0, c, ldc);
+}
+
+function wrap(gemm: Gemm, maxThreads: number, useThreads: (n: number) => void): Sgemm {
   return (transA, transB, m, n, k, a, aOff, b, bOff, c, cOff) => {
     if (m === 0 || n === 0) return;
-    const want = m * n * k < SINGLE_THREAD_BELOW ? 1 : maxThreads;
-    if (setThreads && want !== current) setThreads(current = want);
+    useThreads(m * n * k < SINGLE_THREAD_BELOW ? 1 : maxThreads);
     // k = 0 would need lda = 0, which cblas rejects (and prints); the product is all zeros anyway.
     if (k === 0) return void c.fill(0, cOff, cOff + m * n);
     // BLAS reads raw memory: a short array would be read past its end, not clamped like a subarray.
     if (aOff + m * k > a.length || bOff + k * n > b.length || cOff + m * n > c.length) {
       throw new RangeError(`Matrix product of (${m}×${k})·(${k}×${n}) runs past an array: check sizes and offsets`);
     }
-    cblas(
-      ROW_MAJOR,
-      transA ? TRANS : NO_TRANS,
-      transB ? TRANS : NO_TRANS,
+    gemm(
+      transA,
+      transB,
       m,
       n,
       k,
-      1,
       a.subarray(aOff, aOff + m * k),
       transA ? m : k,
       b.subarray(bOff, bOff + k * n),
       transB ? k : n,
-      0,
       c.subarray(cOff, cOff + m * n),
       n,
     );

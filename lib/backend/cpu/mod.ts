@@ -21,8 +21,8 @@ import {
 import { adamw, causalMask, dropoutMask, gather, scatterAdd } from "./misc.ts";
 import { matmul } from "./matmul.ts";
 import { type Sgemm, sgemmTs } from "./gemm.ts";
-import { loadBlas, readEnv } from "./blas.ts";
-import { runSplit, sharedArray } from "./threads.ts";
+import { type Blas, loadBlas, readEnv } from "./blas.ts";
+import { runMatmulSplit, runSplit, sharedArray } from "./threads.ts";
 import { allocate, heapStats, owns, release } from "./simd/heap.ts";
 import { runSimd, simdApplies } from "./simd/ops.ts";
 
@@ -111,17 +111,19 @@ export function createCpuBackend(opts: CpuOptions = {}): CpuBackend {
   const simd = !f64 && (opts.simd ?? readEnv("NK_SIMD") !== "0");
   let sgemm: Sgemm = sgemmTs;
   let matmulKernel = "typescript (blas disabled by option)";
+  let blas: Blas | null = null;
   if (opts.blas ?? true) {
-    const blas = loadBlas();
-    if ("sgemm" in blas) [sgemm, matmulKernel] = [blas.sgemm, blas.library];
-    else matmulKernel = `typescript (${blas.error})`;
+    const loaded = loadBlas();
+    if ("sgemm" in loaded) [blas, sgemm, matmulKernel] = [loaded, loaded.sgemm, loaded.library];
+    else matmulKernel = `typescript (${loaded.error})`;
   }
   const kernels: { [K in OpName]: Kernel } = {
     unary: (a: OpAttrs["unary"], [y], [x]) => unary(a.fn, x, y, f64),
     binary: (a: OpAttrs["binary"], [y], [x, w]) => binary(a.fn, a.shape, a.aStrides, a.bStrides, x, w, y, f64),
     affine: (a: OpAttrs["affine"], [y], [x]) => affine(a.scale, a.bias, x, y),
     reduce: (a: OpAttrs["reduce"], [y], [x]) => reduce(a.fn, a.outer, a.size, a.inner, x, y),
-    matmul: (a: OpAttrs["matmul"], [c], [x, w]) => matmul(a, x, w, c, sgemm),
+    matmul: (a: OpAttrs["matmul"], [c], [x, w]) =>
+      (blas && runMatmulSplit(threads, a, c, x, w, blas)) || matmul(a, x, w, c, sgemm),
     strided: (a: OpAttrs["strided"], [y], [x]) => strided(a.shape, a.strides, a.offset, x, y),
     scatterStrided: (a: OpAttrs["scatterStrided"], [dst], [_dst, src]) =>
       scatterStrided(a.shape, a.strides, a.offset, src, dst),

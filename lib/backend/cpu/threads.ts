@@ -17,13 +17,17 @@ import { Worker } from "node:worker_threads";
 import type { OpAttrs, OpName } from "../backend.ts";
 import type { Arr } from "./elementwise.ts";
 import { PARTS } from "./parts.ts";
-import { allocate, heapKernels, heapMemory, type Kernels, release } from "./simd/heap.ts";
+import { allocate, heapKernels, heapMemory, type Kernels, owns, release } from "./simd/heap.ts";
+import { type Blas, SINGLE_THREAD_BELOW } from "./blas.ts";
+import { GEMM_CALL, gemmUnits } from "./matmul_parts.ts";
 import { pointers, SIMD, type SimdPart } from "./simd/ops.ts";
 
 /** Fewest elements worth a part of their own for a TypeScript kernel (a worker round trip is ~45 µs; ~2 ns each). */
 export const MIN_PART_ELEMENTS = 32768;
 /** Least work worth a part for a SIMD kernel, in nanoseconds (its elements × the op's `ns` estimate). */
 const MIN_PART_NS = 65536;
+/** Least work for a part of a split matrix product (multiply-adds: ~65 µs at ~50 GFLOP/s on one thread). */
+const MIN_GEMM_PART = 2 ** 21;
 /** How long a worker may take on one part before the call fails instead of hanging. */
 const TIMEOUT_MS = 60_000;
 /**
@@ -84,7 +88,7 @@ const recorders = new Map<number, Kernels>();
 function recorder(k: number): Kernels {
   const found = recorders.get(k);
   if (found) return found;
-  const slot = args.subarray(k * SLOT, (k + 1) * SLOT);
+  const slot = argsOf(k);
   const names = kernelNames(heapKernels()!);
   const calls = Object.fromEntries(names.map((name, i) => [name, (...a: number[]) => {
     slot[0] = i;
@@ -168,9 +172,7 @@ export function runSplit<K extends OpName>(
 ): boolean {
   const part = PARTS[op] as import("./parts.ts").Part<OpAttrs[K]> | undefined;
   if (!part || threads < 2) return false;
-  grow(threads - 1);
-  const ready: number[] = [];
-  for (let k = 0; k < threads - 1 && k < workers.length; k++) if (Atomics.load(flags, k * WORDS) === 1) ready.push(k);
+  const ready = readyOf(threads - 1);
   const { units, align, perUnit } = part.split(attrs, outs);
   const blocks = Math.floor(units / align);
   const min = minPartElements ??
@@ -237,6 +239,12 @@ function split<K extends OpName>(
   }
   if (s) s.run(heapKernels()!, bounds[0], bounds[1], attrs, ptrs![0], ptrs![1], scratch?.byteOffset ?? 0);
   else part.run(bounds[0], bounds[1], attrs, outs, ins, exact, scratch && scratch.subarray(0, per));
+  join(op, ready, n);
+  if (scratch) part.combine!(scratch, per, n, outs);
+}
+
+/** Wait for workers ready[0…n−2] to flag their parts of `op` done (spinning SPIN_MS, then sleeping). */
+function join(op: string, ready: number[], n: number): void {
   for (let i = 1; i < n; i++) {
     const status = ready[i - 1] * WORDS + 1;
     const t0 = performance.now();
@@ -248,5 +256,77 @@ function split<K extends OpName>(
     }
     if (Atomics.load(flags, status) !== 1) throw new Error(`CPU worker thread ${ready[i - 1]} failed running ${op}`);
   }
-  if (scratch) part.combine!(scratch, per, n, outs);
 }
+
+/** Workers flagged ready, up to `want`. */
+function readyOf(want: number): number[] {
+  grow(want);
+  const ready: number[] = [];
+  for (let k = 0; k < want && k < workers.length; k++) if (Atomics.load(flags, k * WORDS) === 1) ready.push(k);
+  return ready;
+}
+
+/**
+ * Run a batched float32 matrix product over up to `threads` threads, each calling BLAS (on one BLAS thread) for
+ * its batches: every batch is the call the one-thread backend makes (batches below SINGLE_THREAD_BELOW run on one
+ * BLAS thread there too), so the result is bit-identical. Returns false, having done nothing, when it should run
+ * as it is: a single product or larger batches (BLAS's own threads split those, and its rounding depends on their
+ * count; blocks of rows would not round as the whole does either), one thread, arrays outside the heap, k = 0, or
+ * too little work.
+ * `minPart` overrides the least multiply-adds per part (tests).
+ */
+export function runMatmulSplit(
+  threads: number,
+  a: OpAttrs["matmul"],
+  c: Arr,
+  x: Arr,
+  w: Arr,
+  blas: Blas,
+  minPart = MIN_GEMM_PART,
+): boolean {
+  // A batch BLAS would run on several of its threads stays whole: its rounding depends on BLAS's thread count.
+  if (threads < 2 || a.batch < 2 || a.k === 0 || a.m * a.n * a.k >= SINGLE_THREAD_BELOW) return false;
+  if (![c, x, w].every((t) => t instanceof Float32Array && owns(t))) return false;
+  const want = Math.min(threads, a.batch, Math.floor(a.batch * a.m * a.n * a.k / minPart));
+  if (want < 2) return false;
+  const ready = readyOf(want - 1);
+  const n = 1 + ready.length;
+  if (n < 2) return false;
+  blas.useThreads(1);
+  const cut = bounds(a.batch, a.batch, 1, n);
+  const { transA, transB, m, n: cols, k, aBatchStride, bBatchStride } = a;
+  const call = (
+    lo: number,
+    hi: number,
+  ): GemmArgs => [
+    +transA,
+    +transB,
+    m,
+    cols,
+    k,
+    x.byteOffset,
+    w.byteOffset,
+    c.byteOffset,
+    aBatchStride,
+    bBatchStride,
+    lo,
+    hi,
+  ];
+  for (let i = 1; i < n; i++) {
+    const w = ready[i - 1], args = call(cut[i], cut[i + 1]), slot = argsOf(w);
+    Atomics.store(flags, w * WORDS + 1, 0);
+    slot[0] = GEMM_CALL;
+    slot[1] = args.length;
+    slot.set(args, 2);
+    Atomics.store(flags, w * WORDS + 2, JOB_CALL);
+    Atomics.notify(flags, w * WORDS + 2);
+  }
+  gemmUnits(blas.gemm, heapMemory()!.buffer as SharedArrayBuffer, ...call(cut[0], cut[1]));
+  join("matmul", ready, n);
+  return true;
+}
+
+type GemmArgs = Parameters<typeof gemmUnits> extends [unknown, unknown, ...infer R] ? R : never;
+
+/** Worker k's argument slot. */
+const argsOf = (k: number) => args.subarray(k * SLOT, (k + 1) * SLOT);

@@ -1,6 +1,6 @@
 /**
  * A CPU worker thread: waits on its job word (threads.ts) and runs each job, flagging it done. A SIMD part is a
- * kernel call read from the worker's argument slot, run on the heap the main thread shares at start; a TypeScript
+ * kernel call (or batches of a matrix product, on this thread's BLAS) read from the worker's argument slot, run on the heap the main thread shares at start; a TypeScript
  * part comes as a message (the job word sends the worker back to its event loop for it) and runs on views of the
  * shared arrays. Blocked waits time out now and then, so the event loop (and termination) still gets its turn.
  * @module
@@ -8,8 +8,10 @@
 import { parentPort, workerData } from "node:worker_threads";
 import type { OpAttrs } from "../backend.ts";
 import { type Part, PARTS } from "./parts.ts";
-import { JOB_CALL, JOB_MESSAGE, type Job, kernelNames, view, type WorkerInit } from "./threads.ts";
+import { type Job, JOB_CALL, JOB_MESSAGE, kernelNames, view, type WorkerInit } from "./threads.ts";
 import { heapKernels, type Kernels } from "./simd/heap.ts";
+import { type Blas, loadBlas } from "./blas.ts";
+import { GEMM_CALL, gemmUnits } from "./matmul_parts.ts";
 
 /** How long a worker spins on its job word after a job before sleeping (a wake-up costs ~100 µs here). */
 const SPIN_MS = 0.2;
@@ -21,7 +23,23 @@ const flags = new Int32Array(init.flags);
 const status = init.ready + 1, jobWord = init.ready + 2;
 const slot = new Float64Array(init.args, init.slot * 8);
 const kernels = init.memory ? heapKernels(init.memory) : null;
-const calls = kernels ? kernelNames(kernels).map((name) => kernels[name as keyof Kernels] as (...a: number[]) => void) : [];
+const calls = kernels
+  ? kernelNames(kernels).map((name) => kernels[name as keyof Kernels] as (...a: number[]) => void)
+  : [];
+let blas: Blas | undefined;
+
+/** The call in this worker's argument slot: a kernel (index ≥ 0) or a block of a matrix product (GEMM_CALL). */
+function call(): void {
+  const a = slot.subarray(2, 2 + slot[1]) as unknown as number[];
+  if (slot[0] !== GEMM_CALL) return calls[slot[0]](...a);
+  if (!blas) {
+    const loaded = loadBlas();
+    if (!("gemm" in loaded)) throw new Error(loaded.error);
+    blas = loaded;
+  }
+  const [tA, tB, m, n, k, aPtr, bPtr, cPtr, aBS, bBS, lo, hi] = a;
+  gemmUnits(blas.gemm, init.memory!.buffer as SharedArrayBuffer, tA, tB, m, n, k, aPtr, bPtr, cPtr, aBS, bBS, lo, hi);
+}
 
 function done(code: number): void {
   Atomics.store(flags, status, code);
@@ -37,7 +55,7 @@ function serve(): void {
     if (job === JOB_CALL) {
       let code = 1;
       try {
-        calls[slot[0]](...slot.subarray(2, 2 + slot[1]));
+        call();
       } catch {
         code = 2;
       }
