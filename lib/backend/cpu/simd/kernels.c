@@ -400,9 +400,71 @@ EXPORT void strided(const float* x, float* y, int lo, int hi, int offset, int n1
 
 /* ---------------------------------------------------------------- sums */
 
+/* Add a float32 vector's lanes into two float64x2 accumulators. */
+#define ACC_D(lo_acc, hi_acc, v)                                       \
+  lo_acc = wasm_f64x2_add(lo_acc, wasm_f64x2_promote_low_f32x4(v)); \
+  hi_acc = wasm_f64x2_add(hi_acc, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(v, v, 2, 3, 0, 1)));
+#define DEMOTE(lo_acc, hi_acc) \
+  wasm_i32x4_shuffle(wasm_f32x4_demote_f64x2_zero(lo_acc), wasm_f32x4_demote_f64x2_zero(hi_acc), 0, 1, 4, 5)
+
+/*
+ * y[0…16) = Σ over `size` rows (stride `inner`) of x[row][0…16): each 8 rows are summed in float32 (in row
+ * order), then added to float64 accumulators — float32 only over 8 terms, a load and an add per element.
+ */
+static void column_sums16(const float* x, float* y, int size, int inner) {
+  v128_t a0 = wasm_f64x2_splat(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+  int s = 0;
+  for (; s + 8 <= size; s += 8) {
+    const float* row = x + (long)s * inner;
+    f4 v0 = ld(row), v1 = ld(row + 4), v2 = ld(row + 8), v3 = ld(row + 12);
+    for (int j = 1; j < 8; j++) {
+      const float* rj = row + (long)j * inner;
+      v0 = add(v0, ld(rj));
+      v1 = add(v1, ld(rj + 4));
+      v2 = add(v2, ld(rj + 8));
+      v3 = add(v3, ld(rj + 12));
+    }
+    ACC_D(a0, a1, v0)
+    ACC_D(a2, a3, v1)
+    ACC_D(a4, a5, v2)
+    ACC_D(a6, a7, v3)
+  }
+  for (; s < size; s++) {
+    const float* row = x + (long)s * inner;
+    ACC_D(a0, a1, ld(row))
+    ACC_D(a2, a3, ld(row + 4))
+    ACC_D(a4, a5, ld(row + 8))
+    ACC_D(a6, a7, ld(row + 12))
+  }
+  st(y, DEMOTE(a0, a1));
+  st(y + 4, DEMOTE(a2, a3));
+  st(y + 8, DEMOTE(a4, a5));
+  st(y + 12, DEMOTE(a6, a7));
+}
+
+/* The last k < 16 columns, four at a time, the same way (a partial vector at the end). */
+static void column_sums_tail(const float* x, float* y, int size, int inner, int k) {
+  for (int c = 0; c < k; c += 4) {
+    int w = k - c < 4 ? k - c : 4;
+    v128_t lo_acc = wasm_f64x2_splat(0), hi_acc = lo_acc;
+    int s = 0;
+    for (; s + 8 <= size; s += 8) {
+      f4 v = LOAD(x + (long)s * inner, c, w);
+      for (int j = 1; j < 8; j++) v = add(v, LOAD(x + (long)(s + j) * inner, c, w));
+      ACC_D(lo_acc, hi_acc, v)
+    }
+    for (; s < size; s++) {
+      f4 v = LOAD(x + (long)s * inner, c, w);
+      ACC_D(lo_acc, hi_acc, v)
+    }
+    STORE(y, c, DEMOTE(lo_acc, hi_acc), w)
+  }
+}
+
 /*
  * y[o, c] = Σ_s x[o, s, c] for outer rows o in o0…o1 and columns c in c0…c1 of (outer, size, inner), summed in
- * float64 (a bias gradient sums thousands of rows). Columns go in blocks of 16 (one cache line per row).
+ * float64 (a bias gradient sums thousands of rows; columns from float32 sums of 8 rows). Columns go in blocks of
+ * 16 (one cache line per row).
  */
 EXPORT void sum(const float* x, float* y, int o0, int o1, int size, int inner, int c0, int c1) {
   for (int o = o0; o < o1; o++) {
@@ -419,34 +481,9 @@ EXPORT void sum(const float* x, float* y, int o0, int o1, int size, int inner, i
       yo[0] = (float)(hsum_d(acc0) + hsum_d(acc1));
       continue;
     }
-    for (int c = c0; c < c1; c += 16) {
-      int k = c1 - c < 16 ? c1 - c : 16;
-      v128_t a0 = wasm_f64x2_splat(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-      for (int s = 0; s < size; s++) {
-        const float* row = xo + (long)s * inner + c;
-        f4 v0 = LOAD(row, 0, k < 4 ? k : 4);
-        f4 v1 = k > 4 ? LOAD(row, 4, k - 4 < 4 ? k - 4 : 4) : splat(0);
-        f4 v2 = k > 8 ? LOAD(row, 8, k - 8 < 4 ? k - 8 : 4) : splat(0);
-        f4 v3 = k > 12 ? LOAD(row, 12, k - 12) : splat(0);
-        a0 = wasm_f64x2_add(a0, wasm_f64x2_promote_low_f32x4(v0));
-        a1 = wasm_f64x2_add(a1, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(v0, v0, 2, 3, 0, 1)));
-        a2 = wasm_f64x2_add(a2, wasm_f64x2_promote_low_f32x4(v1));
-        a3 = wasm_f64x2_add(a3, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(v1, v1, 2, 3, 0, 1)));
-        a4 = wasm_f64x2_add(a4, wasm_f64x2_promote_low_f32x4(v2));
-        a5 = wasm_f64x2_add(a5, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(v2, v2, 2, 3, 0, 1)));
-        a6 = wasm_f64x2_add(a6, wasm_f64x2_promote_low_f32x4(v3));
-        a7 = wasm_f64x2_add(a7, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(v3, v3, 2, 3, 0, 1)));
-      }
-      f4 w0 = wasm_i32x4_shuffle(wasm_f32x4_demote_f64x2_zero(a0), wasm_f32x4_demote_f64x2_zero(a1), 0, 1, 4, 5);
-      f4 w1 = wasm_i32x4_shuffle(wasm_f32x4_demote_f64x2_zero(a2), wasm_f32x4_demote_f64x2_zero(a3), 0, 1, 4, 5);
-      f4 w2 = wasm_i32x4_shuffle(wasm_f32x4_demote_f64x2_zero(a4), wasm_f32x4_demote_f64x2_zero(a5), 0, 1, 4, 5);
-      f4 w3 = wasm_i32x4_shuffle(wasm_f32x4_demote_f64x2_zero(a6), wasm_f32x4_demote_f64x2_zero(a7), 0, 1, 4, 5);
-      float* out = yo + c;
-      STORE(out, 0, w0, k < 4 ? k : 4)
-      if (k > 4) { STORE(out, 4, w1, k - 4 < 4 ? k - 4 : 4) }
-      if (k > 8) { STORE(out, 8, w2, k - 8 < 4 ? k - 8 : 4) }
-      if (k > 12) { STORE(out, 12, w3, k - 12) }
-    }
+    int c = c0;
+    for (; c + 16 <= c1; c += 16) column_sums16(xo + c, yo + c, size, inner);
+    if (c < c1) column_sums_tail(xo + c, yo + c, size, inner, c1 - c);
   }
 }
 
