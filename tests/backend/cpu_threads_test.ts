@@ -219,7 +219,7 @@ Deno.test({
     const tiny = { batch: 2, m: 8, n: 8, k: 8, transA: false, transB: false, aBatchStride: 64, bBatchStride: 64 };
     assertEquals(runMatmulSplit(2, tiny, h, h, h, blas), false, "a product below the least work per part");
     assertEquals(runMatmulSplit(2, { ...tiny, batch: 1 }, h, h, h, blas, 1), false, "a single product");
-    const big = { ...tiny, m: 128, n: 128, k: 128 }; // 2^21 multiply-adds a batch: BLAS threads it
+    const big = { ...tiny, m: 256, n: 256, k: 256 }; // 2^24 multiply-adds a batch: BLAS threads it
     assertEquals(runMatmulSplit(2, big, h, h, h, blas, 1), false, "batches BLAS runs on several threads");
     assertEquals(runMatmulSplit(2, { ...tiny, k: 0 }, h, h, h, blas, 1), false, "k = 0");
     assertEquals(runMatmulSplit(1, tiny, h, h, h, blas, 1), false, "one thread");

@@ -68,11 +68,12 @@ const SYMBOLS = {
 } as const;
 
 /**
- * Products below this many multiply-adds run on one OpenBLAS thread: waking a second thread costs more than it
- * saves on the small matrices of a small transformer (measured on a 2-core machine: a 12-layer d=64 step spent
- * 470 ms in matmul with 2 threads and 91 ms with 1 under load).
+ * Products below this many multiply-adds run on one OpenBLAS thread: waking a second thread (it sleeps at once
+ * under OPENBLAS_THREAD_TIMEOUT=4) costs more than it saves on the small matrices of a small transformer. Measured
+ * on a 2-core machine with 0.3 ms of other work before each product, 2 threads' time over 1 thread's: 1.77 at 2^21
+ * (512×64×64), 1.28 and 0.90 at 2^23 (512×64×256, 512×256×64), 0.92–0.99 at 2^25, 0.86 at 2^27, 0.62 at 2^30.
  */
-export const SINGLE_THREAD_BELOW = 2 ** 21;
+export const SINGLE_THREAD_BELOW = 2 ** 24;
 
 /** Libraries tried in order for this OS: [label, path or soname]. */
 export function blasCandidates(os: string = Deno.build.os): [string, string][] {
