@@ -39,8 +39,12 @@ export const JOB_CALL = 1, JOB_MESSAGE = 2;
 /** Float64 words per worker's argument slot: the kernel's index in KERNEL_NAMES, the count, the arguments. */
 export const SLOT = 24;
 const MAX_WORKERS = 64;
-/** How long the main thread spins on a worker's status before sleeping in Atomics.wait (waking costs ~100 µs). */
-const SPIN_MS = 5;
+/**
+ * How long the main thread spins on a worker's status before sleeping in Atomics.wait (waking costs ~100 µs): long
+ * enough for the usual imbalance between parts, short enough not to starve the worker of a core on a loaded
+ * machine (a 5 ms spin made a loaded test suite crawl).
+ */
+const SPIN_MS = 0.2;
 
 /** A typed array as a worker receives it. */
 export interface ArrDesc {
