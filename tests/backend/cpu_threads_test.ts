@@ -4,18 +4,13 @@
  * to rounding), both for the TypeScript kernels on shared arrays and for the SIMD kernels on the heap; arrays
  * that are not shared, and small ops, stay on one thread.
  */
-import { assert, assertClose, assertEquals } from "../assert.ts";
+import { assert, assertClose, assertEquals, assertThrows } from "../assert.ts";
 import type { OpAttrs, OpName } from "../../lib/backend/backend.ts";
 import { createCpuBackend } from "../../lib/backend/cpu/mod.ts";
 import type { Arr } from "../../lib/backend/cpu/elementwise.ts";
-import {
-  MIN_PART_ELEMENTS,
-  readyWorkers,
-  runMatmulSplit,
-  runSplit,
-  sharedArray,
-} from "../../lib/backend/cpu/threads.ts";
+import { MIN_PART_ELEMENTS, readyWorkers, runMatmul, runSplit, sharedArray } from "../../lib/backend/cpu/threads.ts";
 import { loadBlas } from "../../lib/backend/cpu/blas.ts";
+import { gemmPlan } from "../../lib/backend/cpu/matmul_parts.ts";
 import { allocate } from "../../lib/backend/cpu/simd/heap.ts";
 import { simdApplies } from "../../lib/backend/cpu/simd/ops.ts";
 import { Rng } from "../../lib/core/rng.ts";
@@ -186,45 +181,66 @@ Deno.test("threads (simd): a part needs ~65 µs of work by the op's cost, so che
 });
 
 const blas = loadBlas();
+
+/** op(A)·op(B) per batch in float64 (the reference for the cut products). */
+function product(a: OpAttrs["matmul"], x: Float32Array, w: Float32Array): Float64Array {
+  const out = new Float64Array(a.batch * a.m * a.n);
+  for (let b = 0; b < a.batch; b++) {
+    for (let i = 0; i < a.m; i++) {
+      for (let j = 0; j < a.n; j++) {
+        let s = 0;
+        for (let p = 0; p < a.k; p++) {
+          const xa = x[b * a.aBatchStride + (a.transA ? p * a.m + i : i * a.k + p)];
+          s += xa * w[b * a.bBatchStride + (a.transB ? j * a.k + p : p * a.n + j)];
+        }
+        out[(b * a.m + i) * a.n + j] = s;
+      }
+    }
+  }
+  return out;
+}
+
 Deno.test({
-  name: "threads: batched matrix products split their batch over threads, bit-identically, all transposes",
+  name: "threads: matrix products are cut by shape, not threads: the same bits on 1 and 2 threads, all transposes",
   ignore: !("gemm" in blas),
   fn() {
     if (!("gemm" in blas)) return;
-    const one = createCpuBackend({ threads: 1 });
-    const cases: OpAttrs["matmul"][] = [];
+    const cases: [string, OpAttrs["matmul"]][] = [];
     for (const [transA, transB] of [[false, false], [true, false], [false, true], [true, true]]) {
-      // Batches of 5 (parts of 2 and 3), B shared or not.
-      cases.push({ batch: 5, m: 70, n: 64, k: 96, transA, transB, aBatchStride: 70 * 96, bBatchStride: 0 });
-      cases.push({ batch: 5, m: 33, n: 17, k: 40, transA, transB, aBatchStride: 33 * 40, bBatchStride: 17 * 40 });
+      const t = { transA, transB, aBatchStride: 0, bBatchStride: 0 };
+      cases.push(["rows", { batch: 1, m: 200, n: 96, k: 176, ...t }]); // 4 blocks of ≤ 64 rows
+      cases.push(["cols", { batch: 1, m: 64, n: 300, k: 128, ...t }]); // 5 blocks of ≤ 64 columns
+      cases.push(["batch", { batch: 5, m: 33, n: 17, k: 40, ...t, aBatchStride: 33 * 40 }]); // B shared
+      cases.push(["one", { batch: 1, m: 20, n: 30, k: 40, ...t }]);
     }
-    for (const a of cases) {
+    for (const [axis, a] of cases) {
+      assertEquals(gemmPlan(a).axis, axis, `plan of ${JSON.stringify(a)}`);
       const x = rand(a.batch * a.m * a.k), w = rand(a.n * a.k * (a.bBatchStride ? a.batch : 1));
-      const [xb, wb, cb] = [x, w, new Float32Array(a.batch * a.m * a.n)].map((v) => {
-        const b = one.alloc(v.length, "f32");
-        one.write(b, v);
-        return b;
-      });
-      one.dispatch("matmul", [cb], [xb, wb], a);
-      const want = one.readExact(cb);
-      const [xs, ws, cs] = [x, w, new Float32Array(a.batch * a.m * a.n)].map((v) => {
-        const h = allocate("f32", v.length)!;
+      const heap = (v: Float32Array) => {
+        const h = allocate("f32", v.length)! as Float32Array;
         h.set(v);
         return h;
-      });
-      assert(runMatmulSplit(2, { ...a }, cs, xs, ws, blas, 1), `${JSON.stringify(a)} did not split`);
-      same(cs, want, `matmul ${JSON.stringify(a)}`);
+      };
+      const [xs, ws] = [heap(x), heap(w)];
+      const one = heap(new Float32Array(a.batch * a.m * a.n)), two = heap(new Float32Array(a.batch * a.m * a.n));
+      assertEquals(runMatmul(1, a, one, xs, ws, blas), 1);
+      const parts = runMatmul(2, a, two, xs, ws, blas, 1);
+      assertEquals(parts, axis === "one" ? 1 : 2, `parts of ${JSON.stringify(a)}`);
+      same(two, one, `matmul ${JSON.stringify(a)}, 2 threads vs 1`);
+      // Values in ±3 over k ≤ 176 terms: float32 rounding of partial sums up to ~40 (ulp 3.8e-6) bounds the error.
+      assertClose(one, product(a, x, w), 1e-5, 2e-4, `matmul ${JSON.stringify(a)} vs float64`);
+      // Outside the heap the units run on this thread, the same calls.
+      const plain = new Float32Array(a.batch * a.m * a.n);
+      assertEquals(runMatmul(2, a, plain, x, w, blas, 1), 1);
+      same(plain, one, `matmul ${JSON.stringify(a)} on plain arrays`);
     }
-    const h = allocate("f32", 128)!;
-    const tiny = { batch: 2, m: 8, n: 8, k: 8, transA: false, transB: false, aBatchStride: 64, bBatchStride: 64 };
-    assertEquals(runMatmulSplit(2, tiny, h, h, h, blas), false, "a product below the least work per part");
-    assertEquals(runMatmulSplit(2, { ...tiny, batch: 1 }, h, h, h, blas, 1), false, "a single product");
-    const big = { ...tiny, m: 256, n: 256, k: 256 }; // 2^24 multiply-adds a batch: BLAS threads it
-    assertEquals(runMatmulSplit(2, big, h, h, h, blas, 1), false, "batches BLAS runs on several threads");
-    assertEquals(runMatmulSplit(2, { ...tiny, k: 0 }, h, h, h, blas, 1), false, "k = 0");
-    assertEquals(runMatmulSplit(1, tiny, h, h, h, blas, 1), false, "one thread");
-    const plain = new Float32Array(128);
-    assertEquals(runMatmulSplit(2, tiny, plain, plain, plain, blas, 1), false, "arrays outside the heap");
+    const h = allocate("f32", 64)! as Float32Array;
+    const tiny = { batch: 2, m: 4, n: 4, k: 4, transA: false, transB: false, aBatchStride: 16, bBatchStride: 16 };
+    assertEquals(runMatmul(2, tiny, h, h.subarray(0, 32), h.subarray(32), blas), 1, "below the least work a part");
+    assertThrows(() => runMatmul(1, { ...tiny, m: 9 }, h, h, h, blas), /runs past an array/);
+    const zeros = new Float32Array(32).fill(7);
+    runMatmul(2, { ...tiny, k: 0 }, zeros, h, h, blas);
+    assert(zeros.every((v) => v === 0), "k = 0 gives zeros");
   },
 });
 

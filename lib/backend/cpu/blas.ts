@@ -27,9 +27,12 @@ export type Gemm = (
 
 /** A loaded BLAS: the product, the library it came from, and OpenBLAS's thread count when it reports one. */
 export interface Blas {
-  /** `cblas_sgemm` behind the `Sgemm` signature (one BLAS thread below SINGLE_THREAD_BELOW m·n·k, else all). */
+  /** `cblas_sgemm` behind the `Sgemm` signature, with range checks (on the threads last set by `useThreads`). */
   sgemm: Sgemm;
-  /** `cblas_sgemm` as it is, on the threads last set by `useThreads`. */
+  /**
+   * `cblas_sgemm` as it is, on the threads last set by `useThreads` (the CPU backend cuts products into calls on
+   * one thread each, matmul_parts.ts).
+   */
   gemm: Gemm;
   /** Set OpenBLAS's threads (no-op without `openblas_set_num_threads`, or when already set). */
   useThreads(n: number): void;
@@ -66,14 +69,6 @@ const SYMBOLS = {
   openblas_get_num_threads: { parameters: [], result: "i32", optional: true },
   openblas_set_num_threads: { parameters: ["i32"], result: "void", optional: true },
 } as const;
-
-/**
- * Products below this many multiply-adds run on one OpenBLAS thread: waking a second thread (it sleeps at once
- * under OPENBLAS_THREAD_TIMEOUT=4) costs more than it saves on the small matrices of a small transformer. Measured
- * on a 2-core machine with 0.3 ms of other work before each product, 2 threads' time over 1 thread's: 1.77 at 2^21
- * (512×64×64), 1.28 and 0.90 at 2^23 (512×64×256, 512×256×64), 0.92–0.99 at 2^25, 0.86 at 2^27, 0.62 at 2^30.
- */
-export const SINGLE_THREAD_BELOW = 2 ** 24;
 
 /** Libraries tried in order for this OS: [label, path or soname]. */
 export function blasCandidates(os: string = Deno.build.os): [string, string][] {
@@ -130,7 +125,7 @@ export function openBlas(candidates: [string, string][], disabled: boolean): Bla
       };
       const gemm = raw(lib.symbols.cblas_sgemm);
       return {
-        sgemm: wrap(gemm, threads ?? 1, useThreads),
+        sgemm: wrap(gemm),
         gemm,
         useThreads,
         library: `${label} (${path})`,
@@ -161,10 +156,9 @@ function raw(cblas: CblasSgemm): Gemm {
     cblas(ROW_MAJOR, transA ? TRANS : NO_TRANS, transB ? TRANS : NO_TRANS, m, n, k, 1, a, lda, b, ldb, 0, c, ldc);
 }
 
-function wrap(gemm: Gemm, maxThreads: number, useThreads: (n: number) => void): Sgemm {
+function wrap(gemm: Gemm): Sgemm {
   return (transA, transB, m, n, k, a, aOff, b, bOff, c, cOff) => {
     if (m === 0 || n === 0) return;
-    useThreads(m * n * k < SINGLE_THREAD_BELOW ? 1 : maxThreads);
     // k = 0 would need lda = 0, which cblas rejects (and prints); the product is all zeros anyway.
     if (k === 0) return void c.fill(0, cOff, cOff + m * n);
     // BLAS reads raw memory: a short array would be read past its end, not clamped like a subarray.

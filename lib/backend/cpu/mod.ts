@@ -20,9 +20,9 @@ import {
 } from "./reduce.ts";
 import { adamw, causalMask, dropoutMask, gather, scatterAdd } from "./misc.ts";
 import { matmul } from "./matmul.ts";
-import { type Sgemm, sgemmTs } from "./gemm.ts";
+import { sgemmTs } from "./gemm.ts";
 import { type Blas, loadBlas, readEnv } from "./blas.ts";
-import { runMatmulSplit, runSplit, sharedArray } from "./threads.ts";
+import { runMatmul, runSplit, sharedArray } from "./threads.ts";
 import { allocate, heapStats, owns, release } from "./simd/heap.ts";
 import { runSimd, simdApplies } from "./simd/ops.ts";
 
@@ -109,12 +109,11 @@ export function createCpuBackend(opts: CpuOptions = {}): CpuBackend {
     throw new Error(`Invalid CPU threads ${threads}: expected an integer ≥ 1`);
   }
   const simd = !f64 && (opts.simd ?? readEnv("NK_SIMD") !== "0");
-  let sgemm: Sgemm = sgemmTs;
   let matmulKernel = "typescript (blas disabled by option)";
   let blas: Blas | null = null;
   if (opts.blas ?? true) {
     const loaded = loadBlas();
-    if ("sgemm" in loaded) [blas, sgemm, matmulKernel] = [loaded, loaded.sgemm, loaded.library];
+    if ("gemm" in loaded) [blas, matmulKernel] = [loaded, loaded.library];
     else matmulKernel = `typescript (${loaded.error})`;
   }
   const kernels: { [K in OpName]: Kernel } = {
@@ -123,7 +122,9 @@ export function createCpuBackend(opts: CpuOptions = {}): CpuBackend {
     affine: (a: OpAttrs["affine"], [y], [x]) => affine(a.scale, a.bias, x, y),
     reduce: (a: OpAttrs["reduce"], [y], [x]) => reduce(a.fn, a.outer, a.size, a.inner, x, y),
     matmul: (a: OpAttrs["matmul"], [c], [x, w]) =>
-      (blas && runMatmulSplit(threads, a, c, x, w, blas)) || matmul(a, x, w, c, sgemm),
+      blas && c instanceof Float32Array && x instanceof Float32Array && w instanceof Float32Array
+        ? void runMatmul(threads, a, c, x, w, blas)
+        : matmul(a, x, w, c, sgemmTs),
     strided: (a: OpAttrs["strided"], [y], [x]) => strided(a.shape, a.strides, a.offset, x, y),
     scatterStrided: (a: OpAttrs["scatterStrided"], [dst], [_dst, src]) =>
       scatterStrided(a.shape, a.strides, a.offset, src, dst),

@@ -18,15 +18,15 @@ import type { OpAttrs, OpName } from "../backend.ts";
 import type { Arr } from "./elementwise.ts";
 import { PARTS } from "./parts.ts";
 import { allocate, heapKernels, heapMemory, type Kernels, owns, release } from "./simd/heap.ts";
-import { type Blas, SINGLE_THREAD_BELOW } from "./blas.ts";
-import { GEMM_CALL, gemmUnits } from "./matmul_parts.ts";
+import type { Blas } from "./blas.ts";
+import { AXES, GEMM_CALL, gemmPlan, gemmUnits } from "./matmul_parts.ts";
 import { pointers, SIMD, type SimdPart } from "./simd/ops.ts";
 
 /** Fewest elements worth a part of their own for a TypeScript kernel (a worker round trip is ~45 µs; ~2 ns each). */
 export const MIN_PART_ELEMENTS = 32768;
 /** Least work worth a part for a SIMD kernel, in nanoseconds (its elements × the op's `ns` estimate). */
 const MIN_PART_NS = 65536;
-/** Least work for a part of a split matrix product (multiply-adds: ~65 µs at ~50 GFLOP/s on one thread). */
+/** Least work for a thread's part of a matrix product (multiply-adds: ~65 µs at ~50 GFLOP/s on one thread). */
 const MIN_GEMM_PART = 2 ** 21;
 /** How long a worker may take on one part before the call fails instead of hanging. */
 const TIMEOUT_MS = 60_000;
@@ -271,38 +271,38 @@ function readyOf(want: number): number[] {
 }
 
 /**
- * Run a batched float32 matrix product over up to `threads` threads, each calling BLAS (on one BLAS thread) for
- * its batches: every batch is the call the one-thread backend makes (batches below SINGLE_THREAD_BELOW run on one
- * BLAS thread there too), so the result is bit-identical. Returns false, having done nothing, when it should run
- * as it is: a single product or larger batches (BLAS's own threads split those, and its rounding depends on their
- * count; blocks of rows would not round as the whole does either), one thread, arrays outside the heap, k = 0, or
- * too little work.
- * `minPart` overrides the least multiply-adds per part (tests).
+ * A float32 matrix product through BLAS: the units of its shape's plan (matmul_parts.ts) over up to `threads`
+ * threads, every call on one BLAS thread, so the result is the same on any number of threads. Units stay on this
+ * thread when the arrays are outside the heap, or when a part would have under `minPart` multiply-adds. Returns the
+ * number of threads that took part.
  */
-export function runMatmulSplit(
+export function runMatmul(
   threads: number,
   a: OpAttrs["matmul"],
-  c: Arr,
-  x: Arr,
-  w: Arr,
+  c: Float32Array,
+  x: Float32Array,
+  w: Float32Array,
   blas: Blas,
   minPart = MIN_GEMM_PART,
-): boolean {
-  // A batch BLAS would run on several of its threads stays whole: its rounding depends on BLAS's thread count.
-  if (threads < 2 || a.batch < 2 || a.k === 0 || a.m * a.n * a.k >= SINGLE_THREAD_BELOW) return false;
-  if (![c, x, w].every((t) => t instanceof Float32Array && owns(t))) return false;
-  const want = Math.min(threads, a.batch, Math.floor(a.batch * a.m * a.n * a.k / minPart));
-  if (want < 2) return false;
-  const ready = readyOf(want - 1);
-  const n = 1 + ready.length;
-  if (n < 2) return false;
+): number {
+  const { batch, m, n: cols, k, transA, transB, aBatchStride, bBatchStride } = a;
+  // BLAS reads raw memory: a short array would be read past its end, not clamped like a subarray.
+  if (
+    (batch - 1) * aBatchStride + m * k > x.length || (batch - 1) * bBatchStride + k * cols > w.length ||
+    batch * m * cols > c.length
+  ) {
+    throw new RangeError(`Matrix product of ${batch}×(${m}×${k})·(${k}×${cols}) runs past an array: check sizes`);
+  }
+  if (batch * m * cols === 0) return 1;
+  if (k === 0) return c.fill(0, 0, batch * m * cols), 1; // cblas rejects lda = 0; the product is all zeros
   blas.useThreads(1);
-  const cut = bounds(a.batch, a.batch, 1, n);
-  const { transA, transB, m, n: cols, k, aBatchStride, bBatchStride } = a;
-  const call = (
-    lo: number,
-    hi: number,
-  ): GemmArgs => [
+  const plan = gemmPlan(a), axis = AXES.indexOf(plan.axis);
+  const heap = [c, x, w].every(owns);
+  const want = heap ? Math.min(threads, plan.units, Math.floor(batch * m * cols * k / minPart)) : 1;
+  const ready = want > 1 ? readyOf(want - 1) : [];
+  const n = 1 + ready.length;
+  const cut = bounds(plan.units, plan.units, 1, n);
+  const call = (lo: number, hi: number): GemmArgs => [
     +transA,
     +transB,
     m,
@@ -313,21 +313,23 @@ export function runMatmulSplit(
     c.byteOffset,
     aBatchStride,
     bBatchStride,
+    axis,
+    plan.block,
     lo,
     hi,
   ];
   for (let i = 1; i < n; i++) {
-    const w = ready[i - 1], args = call(cut[i], cut[i + 1]), slot = argsOf(w);
-    Atomics.store(flags, w * WORDS + 1, 0);
+    const id = ready[i - 1], args = call(cut[i], cut[i + 1]), slot = argsOf(id);
+    Atomics.store(flags, id * WORDS + 1, 0);
     slot[0] = GEMM_CALL;
     slot[1] = args.length;
     slot.set(args, 2);
-    Atomics.store(flags, w * WORDS + 2, JOB_CALL);
-    Atomics.notify(flags, w * WORDS + 2);
+    Atomics.store(flags, id * WORDS + 2, JOB_CALL);
+    Atomics.notify(flags, id * WORDS + 2);
   }
-  gemmUnits(blas.gemm, heapMemory()!.buffer as SharedArrayBuffer, ...call(cut[0], cut[1]));
+  gemmUnits(blas.gemm, [x.buffer, w.buffer, c.buffer], ...call(cut[0], cut[1]));
   join("matmul", ready, n);
-  return true;
+  return n;
 }
 
 type GemmArgs = Parameters<typeof gemmUnits> extends [unknown, unknown, ...infer R] ? R : never;

@@ -1,6 +1,6 @@
 /**
  * A CPU worker thread: waits on its job word (threads.ts) and runs each job, flagging it done. A SIMD part is a
- * kernel call (or batches of a matrix product, on this thread's BLAS) read from the worker's argument slot, run on the heap the main thread shares at start; a TypeScript
+ * kernel call (or units of a matrix product, on this thread's BLAS) read from the worker's argument slot, run on the heap the main thread shares at start; a TypeScript
  * part comes as a message (the job word sends the worker back to its event loop for it) and runs on views of the
  * shared arrays. Blocked waits time out now and then, so the event loop (and termination) still gets its turn.
  * @module
@@ -37,8 +37,9 @@ function call(): void {
     if (!("gemm" in loaded)) throw new Error(loaded.error);
     blas = loaded;
   }
-  const [tA, tB, m, n, k, aPtr, bPtr, cPtr, aBS, bBS, lo, hi] = a;
-  gemmUnits(blas.gemm, init.memory!.buffer as SharedArrayBuffer, tA, tB, m, n, k, aPtr, bPtr, cPtr, aBS, bBS, lo, hi);
+  const [tA, tB, m, n, k, aPtr, bPtr, cPtr, aBS, bBS, axis, block, lo, hi] = a;
+  const heap = init.memory!.buffer;
+  gemmUnits(blas.gemm, [heap, heap, heap], tA, tB, m, n, k, aPtr, bPtr, cPtr, aBS, bBS, axis, block, lo, hi);
 }
 
 function done(code: number): void {
