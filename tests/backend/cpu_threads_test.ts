@@ -208,8 +208,8 @@ Deno.test({
     const cases: [string, OpAttrs["matmul"]][] = [];
     for (const [transA, transB] of [[false, false], [true, false], [false, true], [true, true]]) {
       const t = { transA, transB, aBatchStride: 0, bBatchStride: 0 };
-      cases.push(["rows", { batch: 1, m: 200, n: 96, k: 176, ...t }]); // 4 blocks of ≤ 64 rows
-      cases.push(["cols", { batch: 1, m: 64, n: 300, k: 128, ...t }]); // 5 blocks of ≤ 64 columns
+      cases.push(["rows", { batch: 1, m: 600, n: 40, k: 96, ...t }]); // blocks of 256, 256 and 88 rows
+      cases.push(["cols", { batch: 1, m: 64, n: 600, k: 64, ...t }]); // blocks of 256, 256 and 88 columns
       cases.push(["batch", { batch: 5, m: 33, n: 17, k: 40, ...t, aBatchStride: 33 * 40 }]); // B shared
       cases.push(["one", { batch: 1, m: 20, n: 30, k: 40, ...t }]);
     }
@@ -227,7 +227,7 @@ Deno.test({
       const parts = runMatmul(2, a, two, xs, ws, blas, 1);
       assertEquals(parts, axis === "one" ? 1 : 2, `parts of ${JSON.stringify(a)}`);
       same(two, one, `matmul ${JSON.stringify(a)}, 2 threads vs 1`);
-      // Values in ±3 over k ≤ 176 terms: float32 rounding of partial sums up to ~40 (ulp 3.8e-6) bounds the error.
+      // Values in ±3 over k ≤ 96 terms: float32 rounding of partial sums up to ~40 (ulp 3.8e-6) bounds the error.
       assertClose(one, product(a, x, w), 1e-5, 2e-4, `matmul ${JSON.stringify(a)} vs float64`);
       // Outside the heap the units run on this thread, the same calls.
       const plain = new Float32Array(a.batch * a.m * a.n);

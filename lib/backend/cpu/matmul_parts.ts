@@ -15,8 +15,12 @@ import type { Gemm } from "./blas.ts";
 export const GEMM_CALL = -1;
 /** Products of fewer multiply-adds stay one call (a block would be too small to be worth a call). */
 export const ONE_CALL_BELOW = 2 ** 21;
-/** Blocks of C's rows (or columns) are multiples of this, at most MAX_BLOCKS of them. */
-const BLOCK_ALIGN = 64, MAX_BLOCKS = 8;
+/**
+ * Blocks of C's rows (or columns) are multiples of BLOCK_ALIGN, at least MIN_BLOCK (smaller calls lost to the
+ * packing BLAS repeats per call: 8 blocks of 64 rows of a 512×64·64×256 product took twice one call's time), at
+ * most MAX_BLOCKS of them.
+ */
+const BLOCK_ALIGN = 64, MIN_BLOCK = 256, MAX_BLOCKS = 4;
 
 /** The units of a product: its batches, blocks of `block` rows or columns of C, or one call. */
 export interface GemmPlan {
@@ -31,12 +35,12 @@ export const AXES = ["batch", "rows", "cols", "one"] as const;
 export function gemmPlan(a: OpAttrs["matmul"]): GemmPlan {
   if (a.batch > 1) return { axis: "batch", units: a.batch, block: 1 };
   const blocks = (len: number) => {
-    const block = BLOCK_ALIGN * Math.ceil(len / (BLOCK_ALIGN * MAX_BLOCKS));
+    const block = Math.max(MIN_BLOCK, BLOCK_ALIGN * Math.ceil(len / (BLOCK_ALIGN * MAX_BLOCKS)));
     return { units: Math.ceil(len / block), block };
   };
   if (a.m * a.n * a.k >= ONE_CALL_BELOW) {
-    if (a.m >= 2 * BLOCK_ALIGN) return { axis: "rows", ...blocks(a.m) };
-    if (a.n >= 2 * BLOCK_ALIGN) return { axis: "cols", ...blocks(a.n) };
+    if (a.m > MIN_BLOCK) return { axis: "rows", ...blocks(a.m) };
+    if (a.n > MIN_BLOCK) return { axis: "cols", ...blocks(a.n) };
   }
   return { axis: "one", units: 1, block: 0 };
 }

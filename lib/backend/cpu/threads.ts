@@ -26,8 +26,11 @@ import { pointers, SIMD, type SimdPart } from "./simd/ops.ts";
 export const MIN_PART_ELEMENTS = 32768;
 /** Least work worth a part for a SIMD kernel, in nanoseconds (its elements × the op's `ns` estimate). */
 const MIN_PART_NS = 65536;
-/** Least work for a thread's part of a matrix product (multiply-adds: ~65 µs at ~50 GFLOP/s on one thread). */
-const MIN_GEMM_PART = 2 ** 21;
+/**
+ * Least work for a thread's part of a matrix product: 2^23 multiply-adds, ~170 µs at ~50 GFLOP/s on one thread, so
+ * that waking a sleeping worker (~0.1 ms here, more on a loaded machine) pays.
+ */
+const MIN_GEMM_PART = 2 ** 23;
 /** How long a worker may take on one part before the call fails instead of hanging. */
 const TIMEOUT_MS = 60_000;
 /**
