@@ -31,6 +31,20 @@ Deno.test("a training-style step inside tidy leaks nothing across 50 iterations"
   assert.ok(w.grad !== null && !w.grad.disposed);
 });
 
+Deno.test("backward frees each rule's temporaries and consumed gradients before the scope closes", () => {
+  nk.tidy(() => {
+    const w1 = nk.randn([8, 8], { requiresGrad: true }), w2 = nk.randn([8, 4], { requiresGrad: true });
+    const loss = nk.randn([2, 3, 8]).matmul(w1).gelu().matmul(w2).sum();
+    const before = live();
+    loss.backward();
+    // Only the two weight gradients remain: the gradients of the hidden activations (made by matmul's rule and
+    // handed on as views) are gone once the ops before them have used them.
+    assertEquals(live(), before + 2);
+    w1.grad!.dispose();
+    w2.grad!.dispose();
+  });
+});
+
 Deno.test("views share storage until the last one is disposed", async () => {
   const x = nk.tensor([1, 2, 3, 4]);
   const v = x.reshape([2, 2]);
