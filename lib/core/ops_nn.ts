@@ -5,7 +5,7 @@
  * @module
  */
 import { fmtShape, numel, run, type Tensor } from "./tensor.ts";
-import { expectF32, mul } from "./ops_elementwise.ts";
+import { expectF32 } from "./ops_elementwise.ts";
 import { expand, reshape } from "./ops_shape.ts";
 import { mean, sumTo } from "./ops_reduce.ts";
 import { getRng } from "./runtime.ts";
@@ -189,10 +189,16 @@ export function crossEntropy(logits: Tensor, targets: Tensor): Tensor {
   return mean(loss);
 }
 
-/** Inverted dropout with probability p, mask drawn from the seeded generator; identity when not training. */
+/**
+ * Inverted dropout with probability p, its mask drawn from the seeded generator; identity when not training.
+ * Only the draw's seed is kept for backward (the mask is a hash of it and the element index, dy gets the same
+ * one), where PyTorch keeps a byte per element.
+ */
 export function dropout(x: Tensor, p: number, training = true): Tensor {
   if (!(p >= 0 && p < 1)) throw new Error(`Cannot use dropout probability ${p}: expected 0 ≤ p < 1`);
   if (!training || p === 0) return x;
-  const mask = run(x.backend, "dropoutMask", [x.shape], [], { p, seed: getRng().nextU32() }, "dropout")[0];
-  return mul(x, mask);
+  expectF32(x, "dropout");
+  const attrs = { p, seed: getRng().nextU32() };
+  const drop = (t: Tensor, name: string) => run(t.backend, "dropout", [t.shape], [t], attrs, name)[0];
+  return drop(x, "dropout").attach("dropout", [x], (g) => [drop(g, "dropout backward")]);
 }

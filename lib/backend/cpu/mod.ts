@@ -18,7 +18,7 @@ import {
   softmax,
   softmaxBackward,
 } from "./reduce.ts";
-import { adamw, causalMask, dropoutMask, gather, scatterAdd } from "./misc.ts";
+import { adamw, causalMask, dropout, gather, scatterAdd } from "./misc.ts";
 import { matmul } from "./matmul.ts";
 import { type Sgemm, sgemmTs } from "./gemm.ts";
 import { loadBlas, readEnv } from "./blas.ts";
@@ -142,7 +142,7 @@ export function createCpuBackend(opts: CpuOptions = {}): CpuBackend {
       crossEntropy(a.rows, a.cols, x, t, loss, lse, f64),
     crossEntropyBackward: (a: OpAttrs["crossEntropyBackward"], [dx], [x, t, lse, dl]) =>
       crossEntropyBackward(a.rows, a.cols, x, t, lse, dl, dx, f64),
-    dropoutMask: (a: OpAttrs["dropoutMask"], [mask]) => dropoutMask(a.p, a.seed, mask),
+    dropout: (a: OpAttrs["dropout"], [y], [x]) => dropout(a.p, a.seed, x, y, f64),
     adamw: (a: OpAttrs["adamw"], [p, m, v], [_p, _m, _v, g]) => adamw(a, p, m, v, g),
   };
   let live = 0, liveBuffers = 0, pooled = 0, destroyed = false;
