@@ -36,7 +36,10 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   if (k !== kb) throw bad();
   // A Linear layer: fold a's batch into M so the whole product is one GEMM (and so is its weight gradient).
   if (b.rank === 2 && a.rank > 2 && !transA) {
-    return reshape(matmul(reshape(a, [-1, k]), b, opts), [...a.shape.slice(0, -1), n]);
+    const y2 = matmul(reshape(a, [-1, k]), b, opts); // (M, N); its storage lives on in the view
+    const y = reshape(y2, [...a.shape.slice(0, -1), n]);
+    y2.dispose();
+    return y;
   }
   const aBatch = a.shape.slice(0, -2), bBatch = b.shape.slice(0, -2);
   let batchShape: number[];

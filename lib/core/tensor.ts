@@ -108,12 +108,16 @@ export class Tensor {
     return this.#storage;
   }
 
-  /** Release the device buffer (shared views keep it until they are disposed too). Idempotent. */
+  /**
+   * Release the device buffer (shared views keep it until they are disposed too). Idempotent. The autograd node
+   * stays until backward has passed it: a model may free an activation that no backward rule reads (a product
+   * before its bias add, attention scores once softmaxed) and gradients still flow through it; a rule that does
+   * read it fails naming the tensor.
+   */
   dispose(): void {
     if (!this.#storage) return;
     this.#storage.release();
     this.#storage = null;
-    this.#node = null;
   }
 
   /** A view with another shape over the same buffer (no copy); one dim may be -1. */

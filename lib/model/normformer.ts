@@ -84,7 +84,15 @@ export class DecoderLayer extends Module {
   forward(x: Tensor, stats?: ForwardStats): Tensor {
     const { cfg, training } = this;
     const onLogits = stats && ((m: Tensor) => stats.attnLogitMax.push(m));
-    const drop = (y: Tensor) => dropout(y, cfg.dropout, training);
+    // residual + dropout(y): no backward rule reads a sublayer's output (or its dropped copy) once it is added to
+    // the stream, so both are freed here rather than when the pass ends.
+    const addSublayer = (residual: Tensor, y: Tensor) => {
+      const dropped = dropout(y, cfg.dropout, training);
+      const sum = residual.add(dropped);
+      dropped.dispose();
+      y.dispose();
+      return sum;
+    };
     const act = cfg.activation === "gelu" ? gelu : reluSquared;
     const postLN = cfg.arch === "postln";
     // Attention sublayer.
@@ -93,7 +101,7 @@ export class DecoderLayer extends Module {
     if (this.attnLn) a = this.attnLn.forward(a);
     const probes = stats?.activations;
     if (probes) probes.attnOut.push(rms(a));
-    x = residual.add(drop(a));
+    x = addSublayer(residual, a);
     if (postLN) x = this.selfAttnLayerNorm.forward(x);
     // FFN sublayer.
     residual = x;
@@ -110,9 +118,8 @@ export class DecoderLayer extends Module {
       probes.fc2OutGrad.push(probe);
       y = y.add(probe);
     }
-    const ffn = drop(y);
     if (this.wResid) residual = residual.mul(this.wResid); // ResScale touches only the FFN skip path
-    x = residual.add(ffn);
+    x = addSublayer(residual, y);
     if (postLN) x = this.finalLayerNorm.forward(x);
     if (probes) probes.stream.push(rms(x));
     return x;
