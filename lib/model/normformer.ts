@@ -105,7 +105,7 @@ export class DecoderLayer extends Module {
     if (postLN) x = this.selfAttnLayerNorm.forward(x);
     // FFN sublayer.
     residual = x;
-    let u = dropout(
+    let u = dropFreeing(
       act(this.fc1.forward(postLN ? x : this.finalLayerNorm.forward(x))),
       cfg.activationDropout,
       training,
@@ -124,6 +124,16 @@ export class DecoderLayer extends Module {
     if (probes) probes.stream.push(rms(x));
     return x;
   }
+}
+
+/**
+ * dropout(x), freeing x when dropout made a copy: only for an x that no backward rule reads (the GELU or
+ * relu² output, the embedding sum), so a pass keeps one of the two.
+ */
+function dropFreeing(x: Tensor, p: number, training: boolean): Tensor {
+  const y = dropout(x, p, training);
+  if (y !== x) x.dispose();
+  return y;
 }
 
 /** Root mean square of every element, as a scalar tensor outside the autograd graph. */
@@ -188,7 +198,7 @@ export class NormFormerLM extends Module {
     }
     let x = embedding(this.embedTokens, ids).mul(Math.sqrt(cfg.dModel)); // (B, T, C)
     x = x.add(this.#positions(t));
-    x = dropout(x, cfg.dropout, this.training);
+    x = dropFreeing(x, cfg.dropout, this.training);
     for (const layer of this.layers) x = layer.forward(x, stats);
     if (this.layerNorm) x = this.layerNorm.forward(x);
     return x.matmul(this.embedTokens, { transB: true }); // tied output projection, (B, T, V)
