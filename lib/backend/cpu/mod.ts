@@ -181,9 +181,14 @@ export function createCpuBackend(opts: CpuOptions = {}): CpuBackend {
       (b as CpuBuffer).data = FREED;
       unreleased.unregister(b);
       // A heap block goes straight back to the heap, where any size can reuse it (the peak stays near the most
-      // live bytes). Other arrays are pooled by size: fresh pages cost ~11 µs per 4 KiB on first touch.
+      // live bytes). Other arrays are pooled by size: fresh pages cost ~11 µs per 4 KiB on first touch. A shared
+      // array is pooled past the limit: dropped, its memory came back late or never (the worker threads hold it
+      // too), +870 MiB a step on t1 at batchSize 144 whose activations pass the heap's 4 GiB; pooled, the arrays
+      // of the next step reuse it (the same sizes come back each step).
       if (owns(data)) release(data);
-      else if (data.byteLength > 0 && pooled + data.byteLength <= POOL_LIMIT) {
+      else if (
+        data.byteLength > 0 && (pooled + data.byteLength <= POOL_LIMIT || data.buffer instanceof SharedArrayBuffer)
+      ) {
         const key = `${b.dtype}:${data.length}`;
         const list = pool.get(key) ?? pool.set(key, []).get(key)!;
         list.push(data);
