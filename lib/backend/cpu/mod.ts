@@ -182,8 +182,8 @@ export function createCpuBackend(opts: CpuOptions = {}): CpuBackend {
       unreleased.unregister(b);
       // A heap block goes straight back to the heap, where any size can reuse it (the peak stays near the most
       // live bytes). Other arrays are pooled by size: fresh pages cost ~11 µs per 4 KiB on first touch. A shared
-      // array is pooled past the limit: dropped, its memory came back late or never (the worker threads hold it
-      // too), +870 MiB a step on t1 at batchSize 144 whose activations pass the heap's 4 GiB; pooled, the arrays
+      // array is pooled past the limit: dropped, its memory did not come back with worker threads running (it did on
+      // one thread), +870 MiB a step on t1 at batchSize 144 whose activations pass the heap's 4 GiB; pooled, the arrays
       // of the next step reuse it (the same sizes come back each step).
       if (owns(data)) release(data);
       else if (
