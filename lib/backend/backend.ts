@@ -103,10 +103,10 @@ export type OpAttrs = {
   /** [dLogits (R, C)] ← [logits (R, C), targets i32 (R), lse (R), dLoss (R)]; (softmax − onehot) · dLoss[r]. */
   crossEntropyBackward: { rows: number; cols: number };
   /**
-   * [mask] ← []; mask[i] = keep ? 1/(1−p) : 0 with keep = dropoutUniform(seed, i) ≥ p, so every backend draws
-   * the same mask (see `dropoutUniform`).
+   * [y] ← [x]; y[i] = x[i] · (keep ? 1/(1−p) : 0) with keep = dropoutUniform(seed, i) ≥ p, so every backend
+   * draws the same mask (see `dropoutUniform`) without storing it: the backward is this op on dy, same seed.
    */
-  dropoutMask: { p: number; seed: number };
+  dropout: { p: number; seed: number };
   /**
    * [param, m, v] ← [param, m, v, grad] in place, fairseq's Adam with decoupled weight decay:
    * p −= lr·wd·p; m = β1 m + (1−β1) g; v = β2 v + (1−β2) g²;

@@ -5,7 +5,7 @@
  * @module
  */
 import { fmtShape, numel, run, type Tensor } from "./tensor.ts";
-import { expectF32, mul } from "./ops_elementwise.ts";
+import { expectF32 } from "./ops_elementwise.ts";
 import { expand, reshape } from "./ops_shape.ts";
 import { mean, sumTo } from "./ops_reduce.ts";
 import { getRng } from "./runtime.ts";
@@ -36,7 +36,10 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   if (k !== kb) throw bad();
   // A Linear layer: fold a's batch into M so the whole product is one GEMM (and so is its weight gradient).
   if (b.rank === 2 && a.rank > 2 && !transA) {
-    return reshape(matmul(reshape(a, [-1, k]), b, opts), [...a.shape.slice(0, -1), n]);
+    const y2 = matmul(reshape(a, [-1, k]), b, opts); // (M, N); its storage lives on in the view
+    const y = reshape(y2, [...a.shape.slice(0, -1), n]);
+    y2.dispose();
+    return y;
   }
   const aBatch = a.shape.slice(0, -2), bBatch = b.shape.slice(0, -2);
   let batchShape: number[];
@@ -189,10 +192,16 @@ export function crossEntropy(logits: Tensor, targets: Tensor): Tensor {
   return mean(loss);
 }
 
-/** Inverted dropout with probability p, mask drawn from the seeded generator; identity when not training. */
+/**
+ * Inverted dropout with probability p, its mask drawn from the seeded generator; identity when not training.
+ * Only the draw's seed is kept for backward (the mask is a hash of it and the element index, dy gets the same
+ * one), where PyTorch keeps a byte per element.
+ */
 export function dropout(x: Tensor, p: number, training = true): Tensor {
   if (!(p >= 0 && p < 1)) throw new Error(`Cannot use dropout probability ${p}: expected 0 ≤ p < 1`);
   if (!training || p === 0) return x;
-  const mask = run(x.backend, "dropoutMask", [x.shape], [], { p, seed: getRng().nextU32() }, "dropout")[0];
-  return mul(x, mask);
+  expectF32(x, "dropout");
+  const attrs = { p, seed: getRng().nextU32() };
+  const drop = (t: Tensor, name: string) => run(t.backend, "dropout", [t.shape], [t], attrs, name)[0];
+  return drop(x, "dropout").attach("dropout", [x], (g) => [drop(g, "dropout backward")]);
 }

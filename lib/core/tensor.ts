@@ -4,7 +4,7 @@
  * @module
  */
 import type { Backend, DeviceBuffer, DType, OpAttrs, OpName } from "../backend/backend.ts";
-import { getBackend, isGradEnabled, keep, noGrad, track } from "./runtime.ts";
+import { getBackend, isGradEnabled, keep, noGrad, tidy, track } from "./runtime.ts";
 import * as E from "./ops_elementwise.ts";
 import * as S from "./ops_shape.ts";
 import * as R from "./ops_reduce.ts";
@@ -108,12 +108,16 @@ export class Tensor {
     return this.#storage;
   }
 
-  /** Release the device buffer (shared views keep it until they are disposed too). Idempotent. */
+  /**
+   * Release the device buffer (shared views keep it until they are disposed too). Idempotent. The autograd node
+   * stays until backward has passed it: a model may free an activation that no backward rule reads (a product
+   * before its bias add, attention scores once softmaxed) and gradients still flow through it; a rule that does
+   * read it fails naming the tensor.
+   */
   dispose(): void {
     if (!this.#storage) return;
     this.#storage.release();
     this.#storage = null;
-    this.#node = null;
   }
 
   /** A view with another shape over the same buffer (no copy); one dim may be -1. */
@@ -180,7 +184,9 @@ export class Tensor {
           accumulate(t, g);
           continue;
         }
-        const gin = node.backward(g, node.inputs.map((x) => x.requiresGrad));
+        // A rule's temporaries (a product before `sumTo`'s view of it, a mask) go as soon as it returns; only
+        // the input gradients live on. Left to the caller's scope they would all stay until the pass ends.
+        const gin = tidy(() => node.backward(g, node.inputs.map((x) => x.requiresGrad)));
         g.dispose();
         node.inputs.forEach((x, j) => {
           const gj = gin[j];

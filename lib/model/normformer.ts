@@ -84,7 +84,15 @@ export class DecoderLayer extends Module {
   forward(x: Tensor, stats?: ForwardStats): Tensor {
     const { cfg, training } = this;
     const onLogits = stats && ((m: Tensor) => stats.attnLogitMax.push(m));
-    const drop = (y: Tensor) => dropout(y, cfg.dropout, training);
+    // residual + dropout(y): no backward rule reads a sublayer's output (or its dropped copy) once it is added to
+    // the stream, so both are freed here rather than when the pass ends.
+    const addSublayer = (residual: Tensor, y: Tensor) => {
+      const dropped = dropout(y, cfg.dropout, training);
+      const sum = residual.add(dropped);
+      dropped.dispose();
+      y.dispose();
+      return sum;
+    };
     const act = cfg.activation === "gelu" ? gelu : reluSquared;
     const postLN = cfg.arch === "postln";
     // Attention sublayer.
@@ -93,11 +101,11 @@ export class DecoderLayer extends Module {
     if (this.attnLn) a = this.attnLn.forward(a);
     const probes = stats?.activations;
     if (probes) probes.attnOut.push(rms(a));
-    x = residual.add(drop(a));
+    x = addSublayer(residual, a);
     if (postLN) x = this.selfAttnLayerNorm.forward(x);
     // FFN sublayer.
     residual = x;
-    let u = dropout(
+    let u = dropFreeing(
       act(this.fc1.forward(postLN ? x : this.finalLayerNorm.forward(x))),
       cfg.activationDropout,
       training,
@@ -110,13 +118,22 @@ export class DecoderLayer extends Module {
       probes.fc2OutGrad.push(probe);
       y = y.add(probe);
     }
-    const ffn = drop(y);
     if (this.wResid) residual = residual.mul(this.wResid); // ResScale touches only the FFN skip path
-    x = residual.add(ffn);
+    x = addSublayer(residual, y);
     if (postLN) x = this.finalLayerNorm.forward(x);
     if (probes) probes.stream.push(rms(x));
     return x;
   }
+}
+
+/**
+ * dropout(x), freeing x when dropout made a copy: only for an x that no backward rule reads (the GELU or
+ * relu² output, the embedding sum), so a pass keeps one of the two.
+ */
+function dropFreeing(x: Tensor, p: number, training: boolean): Tensor {
+  const y = dropout(x, p, training);
+  if (y !== x) x.dispose();
+  return y;
 }
 
 /** Root mean square of every element, as a scalar tensor outside the autograd graph. */
@@ -181,7 +198,7 @@ export class NormFormerLM extends Module {
     }
     let x = embedding(this.embedTokens, ids).mul(Math.sqrt(cfg.dModel)); // (B, T, C)
     x = x.add(this.#positions(t));
-    x = dropout(x, cfg.dropout, this.training);
+    x = dropFreeing(x, cfg.dropout, this.training);
     for (const layer of this.layers) x = layer.forward(x, stats);
     if (this.layerNorm) x = this.layerNorm.forward(x);
     return x.matmul(this.embedTokens, { transB: true }); // tied output projection, (B, T, V)

@@ -10,7 +10,7 @@ import { max } from "../core/ops_reduce.ts";
 import { abs } from "../core/ops_elementwise.ts";
 import { noGrad } from "../core/runtime.ts";
 import { expand } from "../core/ops_shape.ts";
-import { Linear, Module } from "./module.ts";
+import { Linear, linear, Module } from "./module.ts";
 
 /** Options of the attention block. */
 export interface AttentionOptions {
@@ -55,27 +55,36 @@ export class CausalSelfAttention extends Module {
   forward(x: Tensor, gamma: Tensor | null, onLogits?: (maxAbs: Tensor) => void): Tensor {
     const [b, t, c] = x.shape;
     const { heads: h, headDim: dh } = this;
-    const split = (y: Tensor) => y.reshape([b, t, h, dh]).permute([0, 2, 1, 3]); // (B, H, T, Dh)
+    // Activations no backward rule reads are freed once the next op has them (their autograd nodes stay): the
+    // projections before the head split, the scores once softmaxed, the heads' output before it is merged.
+    const split = (y: Tensor) => { // (B, T, C) → (B, H, T, Dh)
+      const heads = y.reshape([b, t, h, dh]);
+      const out = heads.permute([0, 2, 1, 3]);
+      heads.dispose();
+      y.dispose();
+      return out;
+    };
     // fairseq scales q = (x Wqᵀ + bq)·Dh^-½; scaling Wq and bq instead is the same product with a (C, C) pass in
     // place of a (B, T, C) one.
     const s = dh ** -0.5;
-    const q = split(x.matmul(this.qProj.weight.mul(s), { transB: true }).add(this.qProj.bias.mul(s)));
+    const q = split(linear(x, this.qProj.weight.mul(s), this.qProj.bias.mul(s)));
     const k = split(this.kProj.forward(x));
     const v = split(this.vProj.forward(x));
     const scores = q.matmul(k, { transB: true }); // (B, H, T, T)
     if (onLogits) onLogits(noGrad(() => max(abs(scores))));
-    const probs = dropout(causalSoftmax(scores), this.opts.attentionDropout, this.training);
-    const o = probs.matmul(v).permute([0, 2, 1, 3]).reshape([b, t, c]); // (B, T, C), feature h·Dh + d
+    const attn = causalSoftmax(scores); // its rule reads attn, not the scores
+    scores.dispose();
+    const probs = dropout(attn, this.opts.attentionDropout, this.training);
+    const heads = probs.matmul(v); // (B, H, T, Dh)
+    const o = heads.permute([0, 2, 1, 3]).reshape([b, t, c]); // (B, T, C), feature h·Dh + d
+    heads.dispose();
     const placement = gamma ? this.opts.headScale : null;
     if (!placement) return this.outProj.forward(o);
     // HeadScale multiplies head h's features by γ_h: before out_proj its input features (columns of W), after it
     // its output features (rows of W and the bias). Folded into the (C, C) weight, not the (B, T, C) activations.
     const g = expand(gamma!.reshape([h, 1]), [h, dh]).reshape([c]); // γ per feature (C)
     const { weight: w, bias } = this.outProj;
-    const out = placement === "preOutProj"
-      ? o.matmul(w.mul(g), { transB: true }).add(bias)
-      : o.matmul(w.mul(g.reshape([c, 1])), { transB: true }).add(bias.mul(g));
-    return out;
+    return placement === "preOutProj" ? linear(o, w.mul(g), bias) : linear(o, w.mul(g.reshape([c, 1])), bias.mul(g));
   }
 }
 

@@ -126,8 +126,19 @@ export class Linear extends Module {
   }
   /** (..., in) → (..., out). */
   forward(x: Tensor): Tensor {
-    return x.matmul(this.weight, { transB: true }).add(this.bias);
+    return linear(x, this.weight, this.bias);
   }
+}
+
+/**
+ * x (..., in) · wᵀ + b with w (out, in), b (out). The product before the bias is freed at once: neither rule
+ * reads it (PyTorch's addmm never makes it), so a pass keeps one (..., out) activation, not two.
+ */
+export function linear(x: Tensor, w: Tensor, b: Tensor): Tensor {
+  const xw = x.matmul(w, { transB: true });
+  const y = xw.add(b);
+  xw.dispose();
+  return y;
 }
 
 /** LayerNorm over the last axis (gain 1, bias 0, eps 1e-5 as fairseq). */

@@ -1,9 +1,11 @@
 /**
  * What a training run needs in memory, estimated before it starts (float32, the CPU backend's host memory): the
  * weights and their gradients, AdamW's two moments, the activations the backward pass keeps, and an evaluation
- * batch. The activation term follows the model's saved tensors: per layer and token about 16 widths C (LayerNorm
- * inputs and outputs, q, k, v and their head layouts, the attention output, residuals), 4 widths F (fc1, GELU,
- * FFN-LN) and the attention probabilities (H·T), plus the logits and their gradients (3 V) per token.
+ * batch. The activation term counts the tensors a training forward keeps (tests/model/model_test.ts checks the
+ * count): per layer and token 9 widths C (LayerNorm outputs, q, k, v and the merged heads in head layout, out_proj's
+ * output, two residual sums), 3 widths F (fc1, GELU, FFN-LN), the attention probabilities (H·T, twice with
+ * attention dropout) and 8 LayerNorm statistics; plus backward's largest transients, the gradients of one layer's
+ * probabilities and scores (2 H·T), and the logits with their gradient (3 V).
  * @module
  */
 import { paramCount } from "../model/sizing.ts";
@@ -23,10 +25,11 @@ export interface MemoryEstimate {
   total: number;
 }
 
-// Calibrated on this machine against peak RSS (small preset: 525 MiB at batchSize 16, 1.62 GiB at 64; estimated 532
-// MiB and 1.67 GiB): the saved tensors ×1.6 for backward's transient gradients and the buffer pool, and ~120 MiB
-// for Deno and the data.
-const RUNTIME = 120 * 2 ** 20, POOL = 1.6;
+// Calibrated on this machine against peak RSS (2026-12-03): `deno task train --preset=small` (batchSize 16) peaks
+// at 415 MiB (estimated 399), its bench/profile_memory.ts step at 186 MiB of live tensors, 172 of them activations
+// (counted 164): the count ×1.1 for the heap's fragmentation and the small tensors it leaves out, and ~200 MiB for
+// Deno, the CLI and the data.
+const RUNTIME = 200 * 2 ** 20, POOL = 1.1;
 
 /**
  * Estimate the memory of a run of `cfg`.
@@ -40,12 +43,13 @@ const RUNTIME = 120 * 2 ** 20, POOL = 1.6;
  */
 export function estimateMemory(cfg: TrainConfig): MemoryEstimate {
   const P = paramCount(cfg).total;
-  const perToken = (layersKept: number) =>
-    layersKept * (16 * cfg.dModel + 4 * cfg.dFF + 2 * cfg.heads * cfg.contextLength) + 3 * cfg.vocabSize;
+  const probs = cfg.heads * cfg.contextLength; // attention probabilities per token
+  const kept = (probsKept: number) => cfg.layers * (9 * cfg.dModel + 3 * cfg.dFF + probsKept * probs + 8);
   const tokens = cfg.batchSize * cfg.contextLength;
   const parameters = 8 * P, optimizer = 8 * P;
-  const activations = POOL * 4 * tokens * perToken(cfg.layers);
-  const evalBytes = POOL * 4 * tokens * perToken(1);
+  const activations = POOL * 4 * tokens * (kept(cfg.attentionDropout > 0 ? 2 : 1) + 2 * probs + 3 * cfg.vocabSize);
+  // Evaluation frees nothing before its scope closes either (no dropout, no backward).
+  const evalBytes = POOL * 4 * tokens * (kept(1) + 2 * cfg.vocabSize);
   return {
     parameters,
     optimizer,

@@ -76,13 +76,17 @@ const R = 512, C = 257; // 131 584 elements: 2 parts of ≥ MIN_PART_ELEMENTS
 const N = R * C;
 
 for (const mode of MODES) {
-  Deno.test(`threads (${mode}): elementwise ops split bit-identically (unary, affine, binary with broadcasts and permutes)`, () => {
+  Deno.test(`threads (${mode}): elementwise ops split bit-identically (unary, affine, dropout, binary with broadcasts and permutes)`, () => {
     for (const fn of ["gelu", "exp", "tanh"] as const) {
       const { got, want } = both("unary", { fn }, [N], [rand(N)], mode);
       same(got[0], want[0], fn);
     }
     const af = both("affine", { scale: -1.5, bias: 0.25 }, [N], [rand(N)], mode);
     same(af.got[0], af.want[0], "affine");
+    const dx = rand(N);
+    const dr = both("dropout", { p: 0.3, seed: 0x9e3779b9 }, [N], [dx], mode);
+    same(dr.got[0], dr.want[0], "dropout");
+    assert(dr.got[0].some((v, i) => v === 0 && dx[i] !== 0) && dr.got[0].some((v, i) => v !== dx[i] && v !== 0));
     const cases: [number[], number[], number[], number, number][] = [
       [[R, C], [C, 1], [C, 1], N, N], // same shape
       [[R, C], [C, 1], [0, 1], N, C], // row broadcast (a bias)

@@ -2,8 +2,9 @@
 import { assertClose, assertNormClose } from "../assert.ts";
 import * as nk from "../../mod.ts";
 import type { Tensor } from "../../lib/core/tensor.ts";
+import { dropoutUniform } from "../../lib/backend/backend.ts";
 
-await nk.init({ backend: "cpu", seed: 3 });
+const backend = await nk.init({ backend: "cpu", seed: 3 });
 const F = nk.F;
 
 async function fwdBwd(fn: (...x: Tensor[]) => Tensor, inputs: Tensor[]) {
@@ -95,4 +96,32 @@ Deno.test("dropout keeps about 1−p of the values, scaled by 1/(1−p), determi
   const kept = a.filter((v) => v !== 0);
   if (Math.abs(kept.length / 10000 - 0.75) > 0.02) throw new Error(`kept ${kept.length} of 10000`);
   assertClose(kept.slice(0, 5), [4 / 3, 4 / 3, 4 / 3, 4 / 3, 4 / 3], 1e-6);
+});
+
+Deno.test("dropout is x times the float32 mask of dropoutUniform, bit for bit, and dy gets the same mask", async () => {
+  const n = 4099, p = 0.1;
+  const xs = Float32Array.from({ length: n }, (_, i) => Math.sin(i) * 3);
+  xs.set([NaN, Infinity, -0]);
+  const x = nk.tensor(xs, { requiresGrad: true }), dy = nk.randn([n]);
+  nk.setRng(new nk.Rng(8));
+  const seed = new nk.Rng(8).nextU32(); // the draw dropout takes from the generator
+  const y = F.dropout(x, p);
+  y.backward(dy);
+  const keep = Math.fround(1 / (1 - p));
+  const mask = Float32Array.from({ length: n }, (_, i) => (dropoutUniform(seed, i) >= p ? keep : 0));
+  const times = (a: ArrayLike<number>) => Float32Array.from(mask, (m, i) => a[i] * m);
+  assertClose(await y.toArray(), times(xs), 0, 0);
+  assertClose(await x.grad!.toArray(), times(await dy.toArray()), 0, 0);
+});
+
+Deno.test("dropout keeps nothing for backward but its seed", () => {
+  nk.tidy(() => {
+    const x = nk.randn([64, 64], { requiresGrad: true });
+    const live = () => backend.memory().liveBytes;
+    const before = live();
+    const y = F.dropout(x, 0.5);
+    assertClose([live() - before], [64 * 64 * 4], 0, 0); // y alone
+    y.sum().backward();
+    x.grad!.dispose();
+  });
 });

@@ -1,5 +1,5 @@
 /** Memory: tidy releases intermediates, keeps results and gradients; backward frees its graph. */
-import { assert, assertEquals } from "../assert.ts";
+import { assert, assertClose, assertEquals, assertThrows } from "../assert.ts";
 import * as nk from "../../mod.ts";
 
 const backend = await nk.init({ backend: "cpu" });
@@ -29,6 +29,33 @@ Deno.test("a training-style step inside tidy leaks nothing across 50 iterations"
   for (let i = 0; i < 50; i++) step();
   assertEquals(live(), after1);
   assert.ok(w.grad !== null && !w.grad.disposed);
+});
+
+Deno.test("backward frees each rule's temporaries and consumed gradients before the scope closes", () => {
+  nk.tidy(() => {
+    const w1 = nk.randn([8, 8], { requiresGrad: true }), w2 = nk.randn([8, 4], { requiresGrad: true });
+    const loss = nk.randn([2, 3, 8]).matmul(w1).gelu().matmul(w2).sum();
+    const before = live();
+    loss.backward();
+    // Only the two weight gradients remain: the gradients of the hidden activations (made by matmul's rule and
+    // handed on as views) are gone once the ops before them have used them.
+    assertEquals(live(), before + 2);
+    w1.grad!.dispose();
+    w2.grad!.dispose();
+  });
+});
+
+Deno.test("a disposed activation passes gradients on when no rule reads it; a rule that reads it says so", async () => {
+  const x = nk.tensor([0, 1, 2], { requiresGrad: true });
+  const h = x.mul(2); // affine: its rule reads nothing
+  const y = h.exp(); // exp's rule reads its output, not h
+  h.dispose();
+  y.sum().backward();
+  assertClose(await x.grad!.toArray(), [0, 1, 2].map((v) => 2 * Math.exp(2 * v)), 1e-6);
+  const w = nk.tensor([1, 2], { requiresGrad: true });
+  const hw = w.mul(2), sq = hw.mul(hw); // mul's rule reads both inputs
+  hw.dispose();
+  assertThrows(() => sq.sum().backward(), /Cannot use a disposed tensor \(shape \[2\], made by affine\)/);
 });
 
 Deno.test("views share storage until the last one is disposed", async () => {

@@ -114,6 +114,38 @@ Deno.test("init follows fairseq: bounds of q/k/v, out-proj, fc1, fc2; γ and λ 
   model.dispose();
 });
 
+Deno.test("a training forward keeps only what backward reads, with and without dropout", () => {
+  // NormFormer (post-attn LN, HeadScale after out_proj, FFN LN). Per layer and token: the LN_a output, q, k, v and
+  // the merged heads in head layout, out_proj's output (LN_pa's input), the residual sum, LN_f's output (9 C); fc1's
+  // output, GELU's (or its dropped copy), LN_ffn's (3 F); the attention probabilities (H·T, and their dropped copy);
+  // mean and rstd of 4 LNs (8). Freed: the products before bias adds, the scores, LN_pa's output and fc2's (and
+  // their dropped copies) once added to the stream, what dropout copied where no rule reads it. No masks.
+  const [L, C, H, F, B, T, V] = [2, 16, 2, 64, 2, 32, 32], N = B * T;
+  const ids = nk.tensor(Int32Array.from({ length: N }, (_, i) => i % V), { shape: [B, T], dtype: "i32" });
+  const tgt = nk.tensor(Int32Array.from({ length: N }, (_, i) => (7 * i) % V), { shape: [B, T], dtype: "i32" });
+  const floats = () => cpu.memory().liveBytes / 4;
+  for (const p of [0, 0.1]) {
+    const model = new nk.NormFormerLM({
+      ...{ arch: "normformer", vocabSize: V, dModel: C, heads: H, dFF: F, layers: L },
+      ...{ dropout: p, attentionDropout: p, activationDropout: p },
+    });
+    nk.tidy(() => model.loss(ids, tgt).dispose()); // makes the sinusoid table
+    nk.tidy(() => {
+      const before = floats();
+      const loss = model.loss(ids, tgt);
+      const probs = p > 0 ? 2 : 1;
+      // + q's scaled and HeadScale's (C, C) weights
+      const perLayer = N * (9 * C + 3 * F + probs * H * T + 8) + 2 * C * C + 3 * C;
+      // Embedding: gather, ·√C, the (T, C) positions, their sum; the final LN (C + 2); logits V, loss and lse (2).
+      const model_ = 3 * N * C + T * C + N * (C + 2) + N * V + 2 * N + 2;
+      assertEquals(floats() - before, L * perLayer + model_, `dropout ${p}`);
+      loss.backward();
+      for (const w of model.parameters()) w.grad = (w.grad?.dispose(), null);
+    });
+    model.dispose();
+  }
+});
+
 Deno.test("bad configs and inputs are named", () => {
   assertThrows(() => new nk.NormFormerLM({ ...small, heads: 3 }), /heads 3: dModel 16 must be divisible by it/);
   assertThrows(

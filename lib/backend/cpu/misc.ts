@@ -35,10 +35,14 @@ export function causalMask(rows: number, tq: number, tk: number, value: number, 
   }
 }
 
-/** mask[i] = 1/(1−p) where dropoutUniform(seed, i) ≥ p, else 0. */
-export function dropoutMask(p: number, seed: number, mask: Arr): void {
-  const keep = 1 / (1 - p);
-  for (let i = 0; i < mask.length; i++) mask[i] = dropoutUniform(seed, i) >= p ? keep : 0;
+/**
+ * y[i] = x[i] · (dropoutUniform(seed, lo + i) ≥ p ? 1/(1−p) : 0): elements [lo, lo + y.length) of a dropout
+ * draw, x and y viewed from lo. The factor is rounded to the storage type first (float32 unless `exact`), so y is
+ * x times the float32 mask the op once stored, bit for bit (−0 and NaN of dropped elements included).
+ */
+export function dropout(p: number, seed: number, x: Arr, y: Arr, exact: boolean, lo = 0): void {
+  const keep = exact ? 1 / (1 - p) : Math.fround(1 / (1 - p));
+  for (let i = 0; i < y.length; i++) y[i] = x[i] * (dropoutUniform(seed, lo + i) >= p ? keep : 0);
 }
 
 /** fairseq Adam with decoupled weight decay, in place on param, m, v. */

@@ -18,7 +18,7 @@ import {
   softmax,
   softmaxBackward,
 } from "./reduce.ts";
-import { adamw, causalMask, dropoutMask, gather, scatterAdd } from "./misc.ts";
+import { adamw, causalMask, dropout, gather, scatterAdd } from "./misc.ts";
 import { matmul } from "./matmul.ts";
 import { sgemmTs } from "./gemm.ts";
 import { type Blas, loadBlas, readEnv } from "./blas.ts";
@@ -145,7 +145,7 @@ export function createCpuBackend(opts: CpuOptions = {}): CpuBackend {
       crossEntropy(a.rows, a.cols, x, t, loss, lse, f64),
     crossEntropyBackward: (a: OpAttrs["crossEntropyBackward"], [dx], [x, t, lse, dl]) =>
       crossEntropyBackward(a.rows, a.cols, x, t, lse, dl, dx, f64),
-    dropoutMask: (a: OpAttrs["dropoutMask"], [mask]) => dropoutMask(a.p, a.seed, mask),
+    dropout: (a: OpAttrs["dropout"], [y], [x]) => dropout(a.p, a.seed, x, y, f64),
     adamw: (a: OpAttrs["adamw"], [p, m, v], [_p, _m, _v, g]) => adamw(a, p, m, v, g),
   };
   let live = 0, liveBuffers = 0, pooled = 0, destroyed = false;
@@ -184,9 +184,14 @@ export function createCpuBackend(opts: CpuOptions = {}): CpuBackend {
       (b as CpuBuffer).data = FREED;
       unreleased.unregister(b);
       // A heap block goes straight back to the heap, where any size can reuse it (the peak stays near the most
-      // live bytes). Other arrays are pooled by size: fresh pages cost ~11 µs per 4 KiB on first touch.
+      // live bytes). Other arrays are pooled by size: fresh pages cost ~11 µs per 4 KiB on first touch. A shared
+      // array is pooled past the limit: dropped, its memory did not come back with worker threads running (it did on
+      // one thread), +870 MiB a step on t1 at batchSize 144 whose activations pass the heap's 4 GiB; pooled, the arrays
+      // of the next step reuse it (the same sizes come back each step).
       if (owns(data)) release(data);
-      else if (data.byteLength > 0 && pooled + data.byteLength <= POOL_LIMIT) {
+      else if (
+        data.byteLength > 0 && (pooled + data.byteLength <= POOL_LIMIT || data.buffer instanceof SharedArrayBuffer)
+      ) {
         const key = `${b.dtype}:${data.length}`;
         const list = pool.get(key) ?? pool.set(key, []).get(key)!;
         list.push(data);

@@ -18,7 +18,7 @@ import {
   softmax,
   softmaxBackward,
 } from "./reduce.ts";
-import { adamw } from "./misc.ts";
+import { adamw, dropout } from "./misc.ts";
 
 /** How an op splits: its unit count, the multiple that split points keep to, and the elements per unit. */
 export interface Split {
@@ -166,6 +166,11 @@ export const PARTS: { [K in keyof OpAttrs]?: Part<OpAttrs[K]> } = {
         exact,
       );
     },
+  },
+  // Each element's mask bit hashes its index in the whole tensor, so a part passes its offset.
+  dropout: {
+    split: (_a, [y]) => rows(y.length, 1),
+    run: (lo, hi, a, [y], [x], exact) => dropout(a.p, a.seed, view(x, lo, hi), view(y, lo, hi), exact, lo),
   },
   adamw: {
     split: (_a, [p]) => rows(p.length, 1),

@@ -43,7 +43,7 @@ export function shaderCatalog(): { key: string; source: string }[] {
     crossEntropyBackward: [{ rows: 1, cols: 2 }],
     gather: [{ rows: 1, cols: 2, vocab: 2 }],
     scatterAdd: [{ rows: 1, cols: 2, vocab: 2 }],
-    dropoutMask: [{ p: 0.5, seed: 1 }],
+    dropout: [{ p: 0.5, seed: 1 }],
     adamw: [{ lr: 1, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0, step: 1 }],
   };
   // Ranks 1..MAX_RANK: shapes of 2s with strides that cannot merge.

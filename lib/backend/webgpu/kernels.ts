@@ -31,7 +31,7 @@ import {
 } from "./wgsl/layernorm.wgsl.ts";
 import { crossEntropyBackwardWgsl, crossEntropyWgsl } from "./wgsl/crossentropy.wgsl.ts";
 import { gatherWgsl, SCATTER_COLS, scatterAddWgsl } from "./wgsl/index.wgsl.ts";
-import { dropoutMaskWgsl } from "./wgsl/dropout.wgsl.ts";
+import { dropoutWgsl } from "./wgsl/dropout.wgsl.ts";
 import { adamwWgsl } from "./wgsl/adamw.wgsl.ts";
 import { ELEMENTWISE_MAX_GROUPS } from "./wgsl/common.wgsl.ts";
 
@@ -274,10 +274,10 @@ export const KERNELS: { [K in OpName]: Plan<K> } = {
   crossEntropyBackward: (outs, ins, a) => [
     each("crossEntropyBackward", crossEntropyBackwardWgsl, outs, ins, [a.rows * a.cols, a.cols]),
   ],
-  dropoutMask: ([mask], _, a) => {
+  dropout: ([y], [x], a) => {
     // dropoutUniform(seed, i) ≥ p ⟺ (hash >>> 8) ≥ ⌈p·2^24⌉ (p·2^24 is exact in float64); NaN p keeps nothing.
     const t = Number.isNaN(a.p) ? 2 ** 24 + 1 : Math.min(2 ** 24 + 1, Math.max(0, Math.ceil(a.p * 2 ** 24)));
-    return [each("dropoutMask", dropoutMaskWgsl, [mask], [], [mask.size, a.seed >>> 0, t, fbits(1 / (1 - a.p))])];
+    return [each("dropout", dropoutWgsl, [y], [x], [y.size, a.seed >>> 0, t, fbits(1 / (1 - a.p)), fbits(0)])];
   },
   adamw: ([p, m, v], ins, a) => {
     const stepSize = a.lr * Math.sqrt(1 - a.beta2 ** a.step) / (1 - a.beta1 ** a.step);

@@ -52,7 +52,7 @@ const ARITY: Record<OpName, [number, number]> = {
   layerNormBackward: [3, 5],
   crossEntropy: [2, 2],
   crossEntropyBackward: [1, 4],
-  dropoutMask: [1, 0],
+  dropout: [1, 1],
   adamw: [3, 4],
 };
 
