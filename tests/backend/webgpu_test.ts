@@ -178,6 +178,7 @@ test("matmul matches the CPU for every transpose, ragged sizes and batch strides
   const sizes = [[1, 1, 1], [3, 17, 129], [17, 3, 5], [8, 8, 8], [33, 65, 17], [64, 64, 64], [4, 8, 12], [9, 12, 0]];
   sizes.push([5, 300, 9], [20, 520, 36], [2, 1030, 3]); // workgroups of 32 lanes, several column blocks
   sizes.push([12, 20, 16], [7, 36, 8]); // vec4 reads, N a multiple of 4 but not of the 16 columns per invocation
+  sizes.push([40, 192, 128], [9, 64, 132], [9, 20, 64]); // operands copied into textures: both, b alone, a alone
   const runs: Promise<unknown>[] = [];
   for (const [m, n, k] of sizes) {
     for (const transA of [false, true]) {

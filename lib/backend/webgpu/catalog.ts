@@ -7,7 +7,7 @@
 import type { BinaryFn, OpAttrs, OpName, UnaryFn } from "../backend.ts";
 import { GpuBuffer } from "./buffers.ts";
 import { KERNELS, type Temp, type TexTemp } from "./kernels.ts";
-import type { Launch } from "./runner.ts";
+import type { Step } from "./runner.ts";
 import { MAX_RANK } from "./wgsl/binary.wgsl.ts";
 
 const UNARY: UnaryFn[] = [
@@ -67,13 +67,13 @@ export function shaderCatalog(): { key: string; source: string }[] {
   }
   const out = new Map<string, string>();
   for (const [op, list] of Object.entries(cases) as [OpName, unknown[]][]) {
-    const plan = KERNELS[op] as (o: GpuBuffer[], i: GpuBuffer[], a: unknown, temp: Temp, tex: TexTemp) => Launch[];
+    const plan = KERNELS[op] as (o: GpuBuffer[], i: GpuBuffer[], a: unknown, temp: Temp, tex: TexTemp) => Step[];
     for (const attrs of list) {
       // Matmul runs from textures within the extent limit, else on buffers: both variants of every case.
       for (const maxDim of op === "matmul" ? [Infinity, 0] : [Infinity]) {
         const tex = { maxDim, get: (width: number, height: number) => ({ width, height }) as GPUTexture };
         for (const l of plan([buf(4), buf(4), buf(4)], [buf(4), buf(4), buf(4), buf(4), buf(4)], attrs, buf, tex)) {
-          if (!out.has(l.key)) out.set(l.key, l.source());
+          if ("key" in l && !out.has(l.key)) out.set(l.key, l.source()); // copies have no shader
         }
       }
     }

@@ -7,7 +7,7 @@
  */
 import type { OpAttrs, OpName } from "../backend.ts";
 import type { GpuBuffer } from "./buffers.ts";
-import type { Launch } from "./runner.ts";
+import type { Step } from "./runner.ts";
 import { affineWgsl, isUnaryFn, UNARY_WG, unaryWgsl } from "./wgsl/unary.wgsl.ts";
 import { binaryWgsl, isBinaryFn, MAX_RANK } from "./wgsl/binary.wgsl.ts";
 import { causalMaskWgsl, fillWgsl, scatterStridedWgsl, stridedWgsl } from "./wgsl/copy.wgsl.ts";
@@ -87,7 +87,7 @@ type Plan<K extends OpName> = (
   a: OpAttrs[K],
   temp: Temp,
   tex: TexTemp,
-) => Launch[];
+) => Step[];
 /** Most dispatches one op plans (layerNormBackward). */
 export const MAX_LAUNCHES = 3;
 
@@ -154,7 +154,17 @@ export function matmulTextures(a: OpAttrs["matmul"], maxDim: number) {
   return { kt, nt, aBatches, bBatches, aHeight, bHeight };
 }
 
-function packLaunch(t: GPUTexture, x: GpuBuffer, params: number[]): Launch {
+/**
+ * Fill texture `t` (⌈cols/4⌉ × batches·hpb texels) from the strided matrices in `x`: by a plain copy where `x`
+ * already holds that layout (rows contiguous at a multiple of 64 values, so of 256 bytes as copies require, no
+ * padding rows, batches back to back or just one), else by the packing pass. Params as packTextureWgsl's, less
+ * texels: [rows, cols, batchStride, rowStride, colStride, widthTexels, hpb].
+ */
+function fillTexture(t: GPUTexture, x: GpuBuffer, batches: number, params: number[]): Step {
+  const [rows, cols, batchStride, rowStride, colStride, , hpb] = params;
+  const copies = colStride === 1 && rowStride === cols && cols % 64 === 0 && hpb === rows &&
+    (batches === 1 || batchStride === rows * cols);
+  if (copies) return { from: gpu(x), to: t, bytesPerRow: cols * 4, width: t.width, height: t.height };
   const texels = t.width * t.height;
   return {
     key: "packTexture",
@@ -198,8 +208,16 @@ export const KERNELS: { [K in OpName]: Plan<K> } = {
       const params = [a.batch, a.m, a.n, g.kt, g.aBatches > 1 ? a.m : 0, g.bBatches > 1 ? 4 * g.kt : 0];
       return [
         // a (M, K), or (K, M) stored when transA; b (K, N), or (N, K) stored when transB.
-        packLaunch(ta, x, [a.m, a.k, a.aBatchStride, a.transA ? 1 : a.k, a.transA ? a.m : 1, g.kt, a.m]),
-        packLaunch(tb, w, [a.k, a.n, a.bBatchStride, a.transB ? 1 : a.n, a.transB ? a.k : 1, g.nt, 4 * g.kt]),
+        fillTexture(ta, x, g.aBatches, [a.m, a.k, a.aBatchStride, a.transA ? 1 : a.k, a.transA ? a.m : 1, g.kt, a.m]),
+        fillTexture(tb, w, g.bBatches, [
+          a.k,
+          a.n,
+          a.bBatchStride,
+          a.transB ? 1 : a.n,
+          a.transB ? a.k : 1,
+          g.nt,
+          4 * g.kt,
+        ]),
         {
           key: `matmulTex:${wg}`,
           source: () => matmulTextureWgsl(wg),
