@@ -178,7 +178,8 @@ test("matmul matches the CPU for every transpose, ragged sizes and batch strides
   const sizes = [[1, 1, 1], [3, 17, 129], [17, 3, 5], [8, 8, 8], [33, 65, 17], [64, 64, 64], [4, 8, 12], [9, 12, 0]];
   sizes.push([5, 300, 9], [20, 520, 36], [2, 1030, 3]); // workgroups of 32 lanes, several column blocks
   sizes.push([12, 20, 16], [7, 36, 8]); // vec4 reads, N a multiple of 4 but not of the 16 columns per invocation
-  sizes.push([40, 192, 128], [9, 64, 132], [9, 20, 64]); // operands copied into textures: both, b alone, a alone
+  // Operands copied into textures (rows of 64-multiples): both, b alone, a alone; transposed, read as stored.
+  sizes.push([40, 192, 128], [9, 64, 132], [9, 20, 64], [128, 20, 36], [64, 200, 64]);
   const runs: Promise<unknown>[] = [];
   for (const [m, n, k] of sizes) {
     for (const transA of [false, true]) {
@@ -207,14 +208,16 @@ test("matmul past the texture extent falls back to the buffer kernel", async (g)
     }
   }
   const inside = { batch: 4, m: 4096, n: 1024, k: 256, transA: true, transB: true, aBatchStride: 0, bBatchStride: 1 };
-  assertEquals(matmulTextures(inside, limit), {
-    kt: 64,
-    nt: 256,
-    aBatches: 1,
-    bBatches: 4,
-    aHeight: 4096,
-    bHeight: 1024,
-  });
+  const geo = matmulTextures(inside, limit)!;
+  // a keeps its stored (K, M) layout (copied, M a multiple of 64); b's overlapping batches (stride 1) are packed.
+  assertEquals(geo.layout, { aByM: true, bByK: false });
+  assertEquals([geo.kt, geo.a.width, geo.a.batches * geo.a.hpb, geo.b.width, geo.b.batches * geo.b.hpb], [
+    64,
+    1024,
+    256,
+    256,
+    1024,
+  ]);
   await Promise.all(runs);
 });
 

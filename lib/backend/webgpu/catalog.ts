@@ -58,7 +58,8 @@ export function shaderCatalog(): { key: string; source: string }[] {
   cases.matmul = [];
   for (const transA of [false, true]) {
     for (const transB of [false, true]) {
-      for (const [m, k] of [[3, 3], [3, 4], [4, 3], [4, 4]]) {
+      // ... and 64s, whose operands are copied as stored (transposed ones read transposed).
+      for (const [m, k] of [[3, 3], [3, 4], [4, 3], [4, 4], [64, 64]]) {
         for (const n of [4, 3, 128, 127, 256, 255, 512, 511]) {
           cases.matmul.push({ batch: 1, m, n, k, transA, transB, aBatchStride: 0, bBatchStride: 0 });
         }

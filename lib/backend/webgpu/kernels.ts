@@ -140,38 +140,98 @@ export function matmulVariant(a: OpAttrs["matmul"]): MatmulVariant {
 const matmulLanes = (n: number, tn: number) => Math.min(32, Math.max(8, 2 ** Math.ceil(Math.log2(cdiv(n, tn)))));
 
 /**
+ * One operand as its texture holds it: `batches` blocks of `rows` × `cols` values (texels run along cols, zero past
+ * the edge), read from the buffer at these strides, each block padded to `hpb` ≥ rows texture rows.
+ */
+export interface TexOperand {
+  batches: number;
+  rows: number;
+  cols: number;
+  batchStride: number;
+  rowStride: number;
+  colStride: number;
+  /** Texels per texture row: ⌈cols/4⌉. */
+  width: number;
+  hpb: number;
+}
+
+/** Whether `o`'s buffer already holds its texture's layout, so a copy can fill it (rows of 256-byte multiples). */
+const copyable = (o: TexOperand) =>
+  o.colStride === 1 && o.rowStride === o.cols && o.cols % 64 === 0 && o.hpb === o.rows &&
+  (o.batches === 1 || o.batchStride === o.rows * o.cols);
+
+/**
  * Geometry of the texture matmul (see matmul_texture.wgsl.ts), or null where the buffer kernel runs instead: an
- * empty product, or a packed operand wider or taller than the device's maxTextureDimension2D (16384 on llvmpipe):
- * e.g. the LM head's weight gradient, whose M = 50257 vocabulary rows would need 50257 texture rows.
+ * empty product, or a texture wider or taller than the device's maxTextureDimension2D (16384 on llvmpipe): e.g. the
+ * LM head's weight gradient, whose M = 50257 vocabulary rows would need 50257 texture rows. A transposed operand,
+ * stored (K, M) or (N, K), keeps its stored layout (the kernel reads it transposed) where a copy can fill it;
+ * otherwise the packing pass transposes it into the layout of an untransposed one.
  */
 export function matmulTextures(a: OpAttrs["matmul"], maxDim: number) {
   if (a.batch === 0 || a.m === 0 || a.n === 0 || a.k === 0) return null;
-  const kt = cdiv(a.k, 4), nt = cdiv(a.n, 4);
+  const kt = cdiv(a.k, 4);
   const aBatches = a.batch > 1 && a.aBatchStride !== 0 ? a.batch : 1;
   const bBatches = a.batch > 1 && a.bBatchStride !== 0 ? a.batch : 1;
-  const aHeight = aBatches * a.m, bHeight = bBatches * kt * 4;
-  if (Math.max(kt, nt, aHeight, bHeight) > maxDim) return null;
-  return { kt, nt, aBatches, bBatches, aHeight, bHeight };
+  const fits = (o: TexOperand) => Math.max(o.width, o.batches * o.hpb) <= maxDim;
+  const [as, bs] = [a.aBatchStride, a.bBatchStride];
+  const aByM: TexOperand = {
+    batches: aBatches,
+    rows: a.k,
+    cols: a.m,
+    batchStride: as,
+    rowStride: a.m,
+    colStride: 1,
+    width: cdiv(a.m, 4),
+    hpb: 4 * kt,
+  };
+  const bByK: TexOperand = {
+    batches: bBatches,
+    rows: a.n,
+    cols: a.k,
+    batchStride: bs,
+    rowStride: a.k,
+    colStride: 1,
+    width: kt,
+    hpb: a.n,
+  };
+  const layout = {
+    aByM: a.transA && copyable(aByM) && fits(aByM),
+    bByK: a.transB && copyable(bByK) && fits(bByK),
+  };
+  const ta: TexOperand = layout.aByM ? aByM : {
+    batches: aBatches,
+    rows: a.m,
+    cols: a.k,
+    batchStride: as,
+    rowStride: a.transA ? 1 : a.k,
+    colStride: a.transA ? a.m : 1,
+    width: kt,
+    hpb: a.m,
+  };
+  const tb: TexOperand = layout.bByK ? bByK : {
+    batches: bBatches,
+    rows: a.k,
+    cols: a.n,
+    batchStride: bs,
+    rowStride: a.transB ? 1 : a.n,
+    colStride: a.transB ? a.k : 1,
+    width: cdiv(a.n, 4),
+    hpb: 4 * kt,
+  };
+  return fits(ta) && fits(tb) ? { kt, a: ta, b: tb, layout } : null;
 }
 
-/**
- * Fill texture `t` (⌈cols/4⌉ × batches·hpb texels) from the strided matrices in `x`: by a plain copy where `x`
- * already holds that layout (rows contiguous at a multiple of 64 values, so of 256 bytes as copies require, no
- * padding rows, batches back to back or just one), else by the packing pass. Params as packTextureWgsl's, less
- * texels: [rows, cols, batchStride, rowStride, colStride, widthTexels, hpb].
- */
-function fillTexture(t: GPUTexture, x: GpuBuffer, batches: number, params: number[]): Step {
-  const [rows, cols, batchStride, rowStride, colStride, , hpb] = params;
-  const copies = colStride === 1 && rowStride === cols && cols % 64 === 0 && hpb === rows &&
-    (batches === 1 || batchStride === rows * cols);
-  if (copies) return { from: gpu(x), to: t, bytesPerRow: cols * 4, width: t.width, height: t.height };
+/** Fill texture `t` with operand `o` from `x`: by a plain copy where `o` is copyable, else by the packing pass. */
+function fillTexture(t: GPUTexture, x: GpuBuffer, o: TexOperand): Step {
+  if (copyable(o)) return { from: gpu(x), to: t, bytesPerRow: o.cols * 4, width: t.width, height: t.height };
   const texels = t.width * t.height;
+  const params = [texels, o.rows, o.cols, o.batchStride, o.rowStride, o.colStride, o.width, o.hpb];
   return {
     key: "packTexture",
     source: packTextureWgsl,
     outs: [t],
     ins: [gpu(x)],
-    params: words([texels, ...params]),
+    params: words(params),
     groups: cdiv(texels, PACK_WG),
   };
 }
@@ -202,28 +262,21 @@ export const KERNELS: { [K in OpName]: Plan<K> } = {
   matmul: ([c], [x, w], a, _temp, tex) => {
     const g = matmulTextures(a, tex.maxDim);
     if (g) {
-      const ta = tex.get(g.kt, g.aHeight), tb = tex.get(g.nt, g.bHeight);
+      // a (M, K), or (K, M) stored when transA; b (K, N), or (N, K) stored when transB.
+      const ta = tex.get(g.a.width, g.a.batches * g.a.hpb), tb = tex.get(g.b.width, g.b.batches * g.b.hpb);
       const wg = matmulLanes(a.n, TEX_TN);
       const blocksM = cdiv(a.m, TEX_TM), blocksN = cdiv(a.n, TEX_TN * wg);
-      const params = [a.batch, a.m, a.n, g.kt, g.aBatches > 1 ? a.m : 0, g.bBatches > 1 ? 4 * g.kt : 0];
+      const rowsPerBatch = (o: TexOperand) => (o.batches > 1 ? o.hpb : 0);
+      const params = [a.batch, a.m, a.n, g.kt, rowsPerBatch(g.a), rowsPerBatch(g.b), blocksM, blocksN];
       return [
-        // a (M, K), or (K, M) stored when transA; b (K, N), or (N, K) stored when transB.
-        fillTexture(ta, x, g.aBatches, [a.m, a.k, a.aBatchStride, a.transA ? 1 : a.k, a.transA ? a.m : 1, g.kt, a.m]),
-        fillTexture(tb, w, g.bBatches, [
-          a.k,
-          a.n,
-          a.bBatchStride,
-          a.transB ? 1 : a.n,
-          a.transB ? a.k : 1,
-          g.nt,
-          4 * g.kt,
-        ]),
+        fillTexture(ta, x, g.a),
+        fillTexture(tb, w, g.b),
         {
-          key: `matmulTex:${wg}`,
-          source: () => matmulTextureWgsl(wg),
+          key: `matmulTex:${wg}:${+g.layout.aByM}${+g.layout.bByK}`,
+          source: () => matmulTextureWgsl(wg, g.layout),
           outs: [gpu(c)],
           ins: [ta, tb],
-          params: words([...params, blocksM, blocksN, g.nt]),
+          params: words([...params, cdiv(a.n, 4), cdiv(a.m, 4)]),
           groups: a.batch * blocksM * blocksN,
         },
       ];

@@ -52,26 +52,56 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 
 const range = (n: number) => [...Array(n).keys()];
 
+/** How an operand's texture is laid out: which axis its texels run along. */
+export interface TexLayout {
+  /** a's texels hold 4 consecutive rows (M) at one k, from a (K, M) stored buffer; else 4 consecutive k. */
+  aByM: boolean;
+  /** b's texels hold 4 consecutive k at one column n, from a (N, K) stored buffer; else 4 consecutive n. */
+  bByK: boolean;
+}
+
 /**
  * The texture matmul with `wg` invocations per workgroup, each computing TEX_TM × TEX_TN outputs. Params: [B, M,
- * N, KT, aRowsPerBatch (0 or M), bRowsPerBatch (0 or 4·KT), ⌈M/TM⌉, ⌈N/(WG·TN)⌉, NT].
+ * N, KT, aRowsPerBatch, bRowsPerBatch (0 for a shared operand), ⌈M/TM⌉, ⌈N/(WG·TN)⌉, NT, MT]. Per batch, a's
+ * texture has M rows of KT texels (or 4·KT rows of MT texels when `aByM`), b's 4·KT rows of NT texels (or N rows
+ * of KT texels when `bByK`); either way each k step loads TM + TN texels for TM·TN·4 multiply-adds.
  */
-export function matmulTextureWgsl(wg: number): string {
+export function matmulTextureWgsl(wg: number, layout: TexLayout): string {
   const tm = TEX_TM, tn = TEX_TN, th = tn / 4;
+  const aLoads = layout.aByM
+    ? [
+      ...range(4).flatMap((q) =>
+        range(tm / 4).map((h) => `  let at_${q}_${h} = textureLoad(TA, vec2<u32>(mi_${h}, aRow + kt * 4u + ${q}u), 0);`)
+      ),
+      ...range(tm).map((r) => `  let a_${r} = vec4<f32>(${range(4).map((q) => `at_${q}_${r >> 2}[${r & 3}]`)});`),
+    ]
+    : range(tm).map((r) => `  let a_${r} = textureLoad(TA, vec2<u32>(kt, ri_${r}), 0);`);
+  const bLoads = layout.bByK
+    ? [
+      ...range(tn).map((c) => `  let bt_${c} = textureLoad(TB, vec2<u32>(kt, bRow + ci_${c}), 0);`),
+      ...range(4).flatMap((q) =>
+        range(th).map((h) => `  let b_${q}_${h} = vec4<f32>(${range(4).map((e) => `bt_${4 * h + e}[${q}]`)});`)
+      ),
+    ]
+    : range(4).flatMap((q) =>
+      range(th).map((h) => `  let b_${q}_${h} = textureLoad(TB, vec2<u32>(xi_${h}, bRow + kt * 4u + ${q}u), 0);`)
+    );
   const body = [
     "let g = wid.x + wid.y * nwg.x;",
-    "let M = p(1u); let N = p(2u); let KT = p(3u); let blocksM = p(6u); let blocksN = p(7u); let NT = p(8u);",
+    "let M = p(1u); let N = p(2u); let KT = p(3u); let blocksM = p(6u); let blocksN = p(7u);",
     "if (g >= p(0u) * blocksM * blocksN) { return; }",
     `let bi = g / (blocksM * blocksN); let i0 = (g / blocksN) % blocksM * ${tm}u; let j0 = g % blocksN * ${wg * tn}u;`,
     "let aRow = bi * p(4u); let bRow = bi * p(5u);",
-    ...range(tm).map((r) => `let ri_${r} = aRow + min(i0 + ${r}u, M - 1u);`),
-    ...range(th).map((h) => `let xi_${h} = min((j0 + li * ${tn}u) / 4u + ${h}u, NT - 1u);`),
+    ...(layout.aByM
+      ? range(tm / 4).map((h) => `let mi_${h} = min(i0 / 4u + ${h}u, p(9u) - 1u);`)
+      : range(tm).map((r) => `let ri_${r} = aRow + min(i0 + ${r}u, M - 1u);`)),
+    ...(layout.bByK
+      ? range(tn).map((c) => `let ci_${c} = min(j0 + li * ${tn}u + ${c}u, N - 1u);`)
+      : range(th).map((h) => `let xi_${h} = min((j0 + li * ${tn}u) / 4u + ${h}u, p(8u) - 1u);`)),
     ...range(tm).flatMap((r) => range(th).map((h) => `var acc_${r}_${h} = vec4<f32>(0.0);`)),
     "for (var kt = 0u; kt < KT; kt += 1u) {",
-    ...range(tm).map((r) => `  let a_${r} = textureLoad(TA, vec2<u32>(kt, ri_${r}), 0);`),
-    ...range(4).flatMap((q) =>
-      range(th).map((h) => `  let b_${q}_${h} = textureLoad(TB, vec2<u32>(xi_${h}, bRow + kt * 4u + ${q}u), 0);`)
-    ),
+    ...aLoads,
+    ...bLoads,
     ...range(4).flatMap((q) =>
       range(tm).flatMap((r) => range(th).map((h) => `  acc_${r}_${h} += a_${r}[${q}] * b_${q}_${h};`))
     ),
