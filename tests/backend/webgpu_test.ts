@@ -8,7 +8,7 @@ import type { Backend, DeviceBuffer, OpAttrs, OpName } from "../../lib/backend/b
 import { createCpuBackend } from "../../lib/backend/cpu/mod.ts";
 import { createWebGpuBackend, DAWN_PACKAGE, type WebGpuBackend } from "../../lib/backend/webgpu/mod.ts";
 import { shaderCatalog } from "../../lib/backend/webgpu/catalog.ts";
-import { matmulTextures } from "../../lib/backend/webgpu/kernels.ts";
+import { matmulTextures } from "../../lib/backend/webgpu/matmul_plan.ts";
 import { assert, assertClose, assertEquals, assertNormClose, assertRejects, assertThrows } from "../assert.ts";
 
 let gpu: WebGpuBackend | null = null;
