@@ -1,9 +1,11 @@
 /**
  * The matrix product read from textures: each operand is first packed into an rgba32float texture (one texel = 4
  * consecutive values along a's K or b's N, zero past the edge; batches stacked as row blocks, one block when the
- * batch stride is 0), then an 8×16-block kernel reads them with `textureLoad`. Where an operand's buffer already
- * has that layout (untransposed, rows a multiple of 64 values), a buffer-to-texture copy replaces the packing pass:
- * at 256³ the two packs cost ~2 ms against ~3–4.5 ms for the kernel on llvmpipe, the two copies ~0.04 ms.
+ * batch stride is 0), then an 8×16-block kernel reads them with `textureLoad`. Where an operand's stored rows are
+ * a multiple of 64 values, a buffer-to-texture copy replaces the packing pass: untransposed, the buffer already has
+ * that layout; transposed (a stored (K, M), b (N, K)), the texture keeps the stored layout and the kernel reads it
+ * transposed (`TexLayout`). At 256³ on llvmpipe the two packs cost ~2 ms against ~3–4.5 ms for the kernel, the two
+ * copies ~0.04 ms: the packs, not the readback (the bench reads once per 16–64 products), held 256³ near 3×.
  * Why: llvmpipe (Mesa 22.3) runs every storage-buffer load as a loop over its SIMD lanes, while texture loads
  * become vector gathers. Measured kernel-alone on llvmpipe (2 cores), packing included, buffer kernel → this:
  * 512³ 8.4–11 → 12–13, 1024³ 12.5–15.5 → 25, (4096×256)·(256×1024) 14 → 25 GFLOP/s; 256³ is bound by the
@@ -11,9 +13,9 @@
  * `deno task bench --quick --only=matmul`, webgpu / tfjs-webgpu before → after: 256³ 2.44 → 2.0–3.1×, 512³ 2.19 →
  * 2.7–2.9×, 1024³ 2.20 → 4.5×, (4096×256)·(256×1024) 2.19 → 4.0–4.5× (webgpu 9.5 → 18–20 GFLOP/s at the large
  * sizes; the small ones stay bound by the readback, which the bench pays every rep).
- * Packing transposes, so one kernel serves every transA/transB; K is padded to a multiple of 4 with zero texels in
+ * Packing transposes into the untransposed layouts; K is padded to a multiple of 4 with zero texels in
  * a and zero rows in b (so padding adds 0·0, never 0·∞). Loads clamp rows and texel columns into range; stores
- * are masked. Legend: B batch, M/N/K matmul dims, KT = ⌈K/4⌉ texels, NT = ⌈N/4⌉ texels, WG invocations.
+ * are masked. Legend: B batch, M/N/K matmul dims, KT/NT/MT = ⌈K/4⌉/⌈N/4⌉/⌈M/4⌉ texels, WG invocations.
  * @module
  */
 import { PRELUDE } from "./common.wgsl.ts";
