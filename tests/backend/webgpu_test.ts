@@ -284,8 +284,10 @@ test("softmax and its backward match the CPU: big logits, -inf masks, NaN and +i
 
 test("layerNorm forward and backward match the CPU", async (g) => {
   const runs: Promise<unknown>[] = [];
-  // vec4 (C % 4 = 0) and scalar kernels; 129 and 130 rows span three dg/db row blocks, the last one partial.
-  for (const [rows, cols] of [[1, 1], [1, 4], [3, 17], [5, 129], [64, 256], [2, 3000], [130, 12], [129, 7]]) {
+  // vec4 (C % 4 = 0) and scalar kernels; 129 and 130 rows span three dg/db row blocks, the last one partial; C a
+  // multiple of 64 runs the forward from textures (33 rows: a partial workgroup).
+  const shapes = [[1, 1], [1, 4], [3, 17], [5, 129], [64, 256], [2, 3000], [130, 12], [129, 7], [33, 128], [1, 64]];
+  for (const [rows, cols] of shapes) {
     const x = rand(rows * cols, -3, 3).map((v) => v + 10), gm = rand(cols, 0.5, 1.5), bt = rand(cols);
     runs.push(
       same(g, "layerNorm", [rows * cols, rows, rows], [x, gm, bt], { rows, cols, eps: 1e-5 }, {

@@ -26,6 +26,7 @@ import {
   layerNormDgDbPartWgsl,
   layerNormDgDbSumWgsl,
   layerNormDxWgsl,
+  layerNormTexWgsl,
   layerNormWgsl,
   LN_ROW_BLOCK,
   LN_WG,
@@ -148,9 +149,23 @@ export const KERNELS: { [K in OpName]: Plan<K> } = {
     return [launch("softmaxBackward", softmaxBackwardWgsl, [dx], [y, dy], params, a.rows)];
   },
 
-  layerNorm: (outs, ins, a) => {
+  layerNorm: (outs, ins, a, _temp, tex) => {
     const vec = a.cols % 4 === 0;
     const params = [a.rows, a.cols, fbits(a.eps)];
+    const w = a.cols / 4;
+    if (a.rows > 0 && a.cols > 0 && a.cols % 64 === 0 && Math.max(a.rows, w) <= tex.maxDim) {
+      // x (R, C), g (C), b (C) copied into textures: rows of C·4 bytes, a multiple of 256 as copies require.
+      const [tx, tg, tb] = [tex.get(w, a.rows), tex.get(w, 1), tex.get(w, 1)];
+      const copy = (from: GpuBuffer, to: GPUTexture) => ({
+        from: from.gpu!,
+        to,
+        bytesPerRow: a.cols * 4,
+        width: w,
+        height: to.height,
+      });
+      const l = launch("layerNormTex", layerNormTexWgsl, outs, [], params, cdiv(a.rows, LN_WG));
+      return [copy(ins[0], tx), copy(ins[1], tg), copy(ins[2], tb), { ...l, ins: [tx, tg, tb] }];
+    }
     return [launch(`layerNorm:${+vec}`, () => layerNormWgsl(vec), outs, ins, params, cdiv(a.rows, LN_WG))];
   },
   layerNormBackward: ([dx, dg, db], [dy, x, g, mean, rstd], a, temp) => {
