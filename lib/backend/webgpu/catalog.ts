@@ -38,7 +38,7 @@ export function shaderCatalog(): { key: string; source: string }[] {
     softmax: [{ rows: 1, cols: 2 }, { rows: 2, cols: 2, causalTq: 2 }, { rows: 1, cols: 300 }],
     softmaxBackward: [{ rows: 1, cols: 2 }, { rows: 1, cols: 300 }],
     layerNorm: [{ rows: 1, cols: 2, eps: 1e-5 }, { rows: 1, cols: 4, eps: 1e-5 }, { rows: 1, cols: 64, eps: 1e-5 }],
-    layerNormBackward: [{ rows: 1, cols: 2 }, { rows: 1, cols: 4 }],
+    layerNormBackward: [{ rows: 1, cols: 2 }, { rows: 1, cols: 4 }, { rows: 1, cols: 64 }],
     crossEntropy: [{ rows: 1, cols: 2 }],
     crossEntropyBackward: [{ rows: 1, cols: 2 }],
     gather: [{ rows: 1, cols: 2, vocab: 2 }],

@@ -8,8 +8,8 @@
  */
 import type { OpAttrs, OpName } from "../backend.ts";
 import type { GpuBuffer } from "./buffers.ts";
-import type { Step } from "./runner.ts";
-import { cdiv, launch, type Temp, type TexTemp } from "./launch.ts";
+import type { Step, TextureCopy } from "./runner.ts";
+import { cdiv, gpu, launch, type Temp, type TexTemp, words } from "./launch.ts";
 import { matmulPlan } from "./matmul_plan.ts";
 import { affineWgsl, isUnaryFn, UNARY_WG, unaryWgsl } from "./wgsl/unary.wgsl.ts";
 import { binaryWgsl, isBinaryFn, MAX_RANK } from "./wgsl/binary.wgsl.ts";
@@ -26,7 +26,6 @@ import {
   layerNormDgDbPartWgsl,
   layerNormDgDbSumWgsl,
   layerNormDxWgsl,
-  layerNormTexWgsl,
   layerNormWgsl,
   LN_ROW_BLOCK,
   LN_WG,
@@ -101,6 +100,21 @@ function stridedPlan<K extends "strided" | "scatterStrided">(kind: K): Plan<K> {
   };
 }
 
+/**
+ * Texture copies for a row-wise kernel over (R, C) inputs, or null where they cannot run: C not a multiple of 64
+ * (rows of C·4 bytes must be a multiple of 256 to copy), empty, or past the texture extent. `rows` copies an
+ * (R, C) buffer into R texture rows, `row` a (C) vector into one.
+ */
+function rowTextures(rows: number, cols: number, tex: TexTemp) {
+  const w = cols / 4;
+  if (rows === 0 || cols === 0 || cols % 64 !== 0 || Math.max(rows, w) > tex.maxDim) return null;
+  const copy = (from: GpuBuffer, height: number): TextureCopy => {
+    const to = tex.get(w, height);
+    return { from: from.gpu!, to, bytesPerRow: cols * 4, width: w, height };
+  };
+  return { rows: (b: GpuBuffer) => copy(b, rows), row: (b: GpuBuffer) => copy(b, 1) };
+}
+
 /** How each op of the closed set runs: the registration list. */
 export const KERNELS: { [K in OpName]: Plan<K> } = {
   unary: ([y], [x], a) => {
@@ -149,48 +163,53 @@ export const KERNELS: { [K in OpName]: Plan<K> } = {
     return [launch("softmaxBackward", softmaxBackwardWgsl, [dx], [y, dy], params, a.rows)];
   },
 
-  layerNorm: (outs, ins, a, _temp, tex) => {
+  layerNorm: (outs, [x, g, b], a, _temp, tex) => {
     const vec = a.cols % 4 === 0;
     const params = [a.rows, a.cols, fbits(a.eps)];
-    const w = a.cols / 4;
-    if (a.rows > 0 && a.cols > 0 && a.cols % 64 === 0 && Math.max(a.rows, w) <= tex.maxDim) {
-      // x (R, C), g (C), b (C) copied into textures: rows of C·4 bytes, a multiple of 256 as copies require.
-      const [tx, tg, tb] = [tex.get(w, a.rows), tex.get(w, 1), tex.get(w, 1)];
-      const copy = (from: GpuBuffer, to: GPUTexture) => ({
-        from: from.gpu!,
-        to,
-        bytesPerRow: a.cols * 4,
-        width: w,
-        height: to.height,
-      });
-      const l = launch("layerNormTex", layerNormTexWgsl, outs, [], params, cdiv(a.rows, LN_WG));
-      return [copy(ins[0], tx), copy(ins[1], tg), copy(ins[2], tb), { ...l, ins: [tx, tg, tb] }];
+    const t = rowTextures(a.rows, a.cols, tex);
+    if (!t) {
+      return [launch(`layerNorm:${+vec}`, () => layerNormWgsl(vec), outs, [x, g, b], params, cdiv(a.rows, LN_WG))];
     }
-    return [launch(`layerNorm:${+vec}`, () => layerNormWgsl(vec), outs, ins, params, cdiv(a.rows, LN_WG))];
+    const copies = [t.rows(x), t.row(g), t.row(b)];
+    const l = launch("layerNorm:tex", () => layerNormWgsl(true, true), outs, [], params, cdiv(a.rows, LN_WG));
+    return [...copies, { ...l, ins: copies.map((c) => c.to) }];
   },
-  layerNormBackward: ([dx, dg, db], [dy, x, g, mean, rstd], a, temp) => {
+  layerNormBackward: ([dx, dg, db], [dy, x, g, mean, rstd], a, temp, tex) => {
     const vec = a.cols % 4 === 0;
     const blocks = cdiv(a.rows, LN_ROW_BLOCK), units = vec ? a.cols / 4 : a.cols;
     const part = temp(2 * blocks * a.cols);
-    const params = [a.rows, a.cols, blocks];
+    const params = words([a.rows, a.cols, blocks]);
+    const t = rowTextures(a.rows, a.cols, tex);
+    const copies = t ? [t.rows(dy), t.rows(x), t.row(g)] : [];
+    // dy, x and g: their textures where copied, else their buffers.
+    const [rdy, rx, rg] = t ? copies.map((c) => c.to) : [dy, x, g].map(gpu);
+    const key = (name: string) => `${name}:${t ? "tex" : +vec}`;
     return [
-      launch(
-        `layerNormDx:${+vec}`,
-        () => layerNormDxWgsl(vec),
-        [dx],
-        [dy, x, g, mean, rstd],
+      ...copies,
+      {
+        key: key("layerNormDx"),
+        source: () => layerNormDxWgsl(vec, !!t),
+        outs: [gpu(dx)],
+        ins: [rdy, rx, rg, gpu(mean), gpu(rstd)],
         params,
-        cdiv(a.rows, LN_WG),
-      ),
-      launch(
-        `layerNormDgDbPart:${+vec}`,
-        () => layerNormDgDbPartWgsl(vec),
-        [part],
-        [dy, x, mean, rstd],
+        groups: cdiv(a.rows, LN_WG),
+      },
+      {
+        key: key("layerNormDgDbPart"),
+        source: () => layerNormDgDbPartWgsl(vec, !!t),
+        outs: [gpu(part)],
+        ins: [rdy, rx, gpu(mean), gpu(rstd)],
         params,
-        cdiv(blocks * units, LN_WG),
-      ),
-      launch(`layerNormDgDbSum:${+vec}`, () => layerNormDgDbSumWgsl(vec), [dg, db], [part], params, cdiv(units, LN_WG)),
+        groups: cdiv(blocks * units, LN_WG),
+      },
+      {
+        key: `layerNormDgDbSum:${+vec}`,
+        source: () => layerNormDgDbSumWgsl(vec),
+        outs: [gpu(dg), gpu(db)],
+        ins: [gpu(part)],
+        params,
+        groups: cdiv(units, LN_WG),
+      },
     ];
   },
   crossEntropy: (outs, ins, a) => [launch("crossEntropy", crossEntropyWgsl, outs, ins, [a.rows, a.cols], a.rows)],
