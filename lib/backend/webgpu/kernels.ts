@@ -17,6 +17,7 @@ import { causalMaskWgsl, fillWgsl, scatterStridedWgsl, stridedWgsl } from "./wgs
 import { COLS, reduceColsWgsl, reduceRowsWgsl } from "./wgsl/reduce.wgsl.ts";
 import {
   SHORT_ROW,
+  softmaxBackwardShortTexWgsl,
   softmaxBackwardShortWgsl,
   softmaxBackwardWgsl,
   softmaxShortWgsl,
@@ -157,8 +158,14 @@ export const KERNELS: { [K in OpName]: Plan<K> } = {
     if (a.cols <= SHORT_ROW) return [each("softmaxShort", softmaxShortWgsl, [y], [x], params)];
     return [launch("softmax", softmaxWgsl, [y], [x], params, a.rows)];
   },
-  softmaxBackward: ([dx], [y, dy], a) => {
+  softmaxBackward: ([dx], [y, dy], a, _temp, tex) => {
     const params = [a.rows, a.cols];
+    const t = a.cols <= SHORT_ROW ? rowTextures(a.rows, a.cols, tex) : null;
+    if (t) {
+      const copies = [t.rows(y), t.rows(dy)];
+      const l = each("softmaxBackwardShort:tex", softmaxBackwardShortTexWgsl, [dx], [], params);
+      return [...copies, { ...l, ins: copies.map((c) => c.to) }];
+    }
     if (a.cols <= SHORT_ROW) return [each("softmaxBackwardShort", softmaxBackwardShortWgsl, [dx], [y, dy], params)];
     return [launch("softmaxBackward", softmaxBackwardWgsl, [dx], [y, dy], params, a.rows)];
   },

@@ -72,6 +72,28 @@ ${elementwiseMain(WG, "p(0u)")}
 }
 
 /**
+ * `softmaxBackwardShortWgsl` reading y and dy from rgba32float textures, one texture row per row (C a multiple of
+ * 64, so copies fill them): llvmpipe gathers texture loads as vectors but runs storage loads lane by lane.
+ * Params: [R, C].
+ */
+export function softmaxBackwardShortTexWgsl(): string {
+  return PRELUDE + /* wgsl */ `
+@group(0) @binding(1) var<storage, read_write> dx: array<vec4<f32>>;
+@group(0) @binding(2) var Y: texture_2d<f32>;
+@group(0) @binding(3) var DY: texture_2d<f32>;
+${elementwiseMain(WG, "p(0u)")}
+  let units = p(1u) / 4u;
+  var s = vec4<f32>(0.0);
+  for (var u = 0u; u < units; u++) { s += textureLoad(DY, vec2<u32>(u, i), 0) * textureLoad(Y, vec2<u32>(u, i), 0); }
+  let t = dot(s, vec4<f32>(1.0));
+  for (var u = 0u; u < units; u++) {
+    let at = vec2<u32>(u, i);
+    dx[i * units + u] = textureLoad(Y, at, 0) * (textureLoad(DY, at, 0) - t);
+  }
+}`;
+}
+
+/**
  * y (R, C) = softmax(x) per row. Params: [R, C, Tq]; Tq > 0 fuses the causal mask: row r is query i = r mod Tq
  * and sees columns j < n = i + C − Tq + 1 (y is 0 beyond; n ≤ 0 gives a NaN row, as all −∞ does).
  */
