@@ -274,8 +274,17 @@ test("softmax and its backward match the CPU: big logits, -inf masks, NaN and +i
   long[600] = NaN;
   long[900] = Infinity;
   runs.push(same(g, "softmax", [long.length], [long], { rows: 6, cols: 300 }));
-  // Fused causal mask: square, more keys than queries, fewer (the first rows see nothing: NaN), Tq = 1.
+  // The same specials in rows of 64 (the texture kernel, four columns a load), one NaN or +∞ mid-texel.
+  const tex = new Float32Array(6 * 64).fill(0.5);
+  tex.set([ninf], 0);
+  tex.fill(ninf, 64, 128);
+  tex[130] = NaN;
+  tex[197] = Infinity;
+  runs.push(same(g, "softmax", [tex.length], [tex], { rows: 6, cols: 64 }));
+  // Fused causal mask: square, more keys than queries, fewer (the first rows see nothing: NaN), Tq = 1; rows of 64
+  // and 128 read textures, the causal edge inside a texel.
   const causal = [[12, 3, 3], [8, 70, 4], [10, 3, 5], [3, 129, 1], [6, 130, 130], [8, 300, 4], [6, 300, 301]];
+  causal.push([128, 64, 64], [10, 128, 5], [12, 64, 70]);
   for (const [rows, cols, causalTq] of causal) {
     const xc = rand(rows * cols, -4, 4);
     runs.push(same(g, "softmax", [xc.length], [xc], { rows, cols, causalTq }));

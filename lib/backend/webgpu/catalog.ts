@@ -35,7 +35,7 @@ export function shaderCatalog(): { key: string; source: string }[] {
     fill: [{ value: 0 }],
     causalMask: [{ rows: 1, tq: 2, tk: 2, value: 0 }],
     reduce: (["sum", "max"] as const).flatMap((fn) => [1, 3].map((inner) => ({ fn, outer: 2, size: 3, inner }))),
-    softmax: [{ rows: 1, cols: 2 }, { rows: 2, cols: 2, causalTq: 2 }, { rows: 1, cols: 300 }],
+    softmax: [{ rows: 1, cols: 2 }, { rows: 2, cols: 2, causalTq: 2 }, { rows: 1, cols: 300 }, { rows: 1, cols: 64 }],
     softmaxBackward: [{ rows: 1, cols: 2 }, { rows: 1, cols: 300 }, { rows: 1, cols: 64 }],
     layerNorm: [{ rows: 1, cols: 2, eps: 1e-5 }, { rows: 1, cols: 4, eps: 1e-5 }, { rows: 1, cols: 64, eps: 1e-5 }],
     layerNormBackward: [{ rows: 1, cols: 2 }, { rows: 1, cols: 4 }, { rows: 1, cols: 64 }],

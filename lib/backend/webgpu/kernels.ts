@@ -20,6 +20,7 @@ import {
   softmaxBackwardShortTexWgsl,
   softmaxBackwardShortWgsl,
   softmaxBackwardWgsl,
+  softmaxShortTexWgsl,
   softmaxShortWgsl,
   softmaxWgsl,
 } from "./wgsl/softmax.wgsl.ts";
@@ -153,8 +154,13 @@ export const KERNELS: { [K in OpName]: Plan<K> } = {
     const params = [a.rows * a.tq * a.tk, a.tq, a.tk, fbits(a.value)];
     return [each("causalMask", causalMaskWgsl, [y], [x], params)];
   },
-  softmax: ([y], [x], a) => {
+  softmax: ([y], [x], a, _temp, tex) => {
     const params = [a.rows, a.cols, a.causalTq ?? 0];
+    const t = a.cols <= SHORT_ROW ? rowTextures(a.rows, a.cols, tex) : null;
+    if (t) {
+      const copy = t.rows(x);
+      return [copy, { ...each("softmaxShort:tex", softmaxShortTexWgsl, [y], [], params), ins: [copy.to] }];
+    }
     if (a.cols <= SHORT_ROW) return [each("softmaxShort", softmaxShortWgsl, [y], [x], params)];
     return [launch("softmax", softmaxWgsl, [y], [x], params, a.rows)];
   },

@@ -56,6 +56,54 @@ ${elementwiseMain(WG, "p(0u)")}
 }`;
 }
 
+/**
+ * `softmaxShortWgsl` reading x from an rgba32float texture, one texture row per row (C a multiple of 64, so a copy
+ * fills it), four columns per load: llvmpipe gathers texture loads as vectors but runs storage loads lane by lane.
+ * exp is computed twice (sum, then output) instead of kept in y, whose storage reads would cost more.
+ */
+export function softmaxShortTexWgsl(): string {
+  return PRELUDE + CAUSAL_N + /* wgsl */ `
+@group(0) @binding(1) var<storage, read_write> y: array<vec4<f32>>;
+@group(0) @binding(2) var X: texture_2d<f32>;
+// Output for column value v at column c of a row with max m, 1/Σ inv, n columns seen, flags as softmaxShortWgsl's.
+fn outAt(v: f32, c: u32, m: f32, inv: f32, n: u32, posInf: bool, bad: bool) -> f32 {
+  let atInf = select(0.0, nanF(), isInf(v) && v > 0.0);
+  let o = select(select(exp(v - m) * inv, atInf, posInf), 0.0, c >= n);
+  return select(o, nanF(), bad);
+}
+${elementwiseMain(WG, "p(0u)")}
+  let row = i;
+  let units = p(1u) / 4u;
+  let n = causalN(row, p(1u), p(2u));
+  let seen = (n + 3u) / 4u;
+  var m = ninfF();
+  for (var u = 0u; u < seen; u++) {
+    let v = textureLoad(X, vec2<u32>(u, row), 0);
+    let c = 4u * u;
+    m = maxNan(m, select(ninfF(), v.x, c < n));
+    m = maxNan(m, select(ninfF(), v.y, c + 1u < n));
+    m = maxNan(m, select(ninfF(), v.z, c + 2u < n));
+    m = maxNan(m, select(ninfF(), v.w, c + 3u < n));
+  }
+  let bad = isNan(m) || (isInf(m) && m < 0.0);
+  let posInf = isInf(m) && m > 0.0;
+  var s = 0.0;
+  for (var u = 0u; u < seen; u++) {
+    let e = exp(textureLoad(X, vec2<u32>(u, row), 0) - m);
+    let c = 4u * u;
+    s += select(0.0, e.x, c < n) + select(0.0, e.y, c + 1u < n) + select(0.0, e.z, c + 2u < n) +
+      select(0.0, e.w, c + 3u < n);
+  }
+  let inv = 1.0 / s;
+  for (var u = 0u; u < units; u++) {
+    let v = textureLoad(X, vec2<u32>(u, row), 0);
+    let c = 4u * u;
+    y[row * units + u] = vec4<f32>(outAt(v.x, c, m, inv, n, posInf, bad), outAt(v.y, c + 1u, m, inv, n, posInf, bad),
+      outAt(v.z, c + 2u, m, inv, n, posInf, bad), outAt(v.w, c + 3u, m, inv, n, posInf, bad));
+  }
+}`;
+}
+
 /** dx = y ⊙ (dy − Σ_c dy⊙y) for short rows, one invocation per row. Params: [R, C]. */
 export function softmaxBackwardShortWgsl(): string {
   return PRELUDE + /* wgsl */ `
