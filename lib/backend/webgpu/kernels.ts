@@ -15,15 +15,13 @@ import { affineWgsl, isUnaryFn, UNARY_WG, unaryWgsl } from "./wgsl/unary.wgsl.ts
 import { binaryWgsl, isBinaryFn, MAX_RANK } from "./wgsl/binary.wgsl.ts";
 import { causalMaskWgsl, fillWgsl, scatterStridedWgsl, stridedWgsl } from "./wgsl/copy.wgsl.ts";
 import { COLS, reduceColsWgsl, reduceRowsWgsl } from "./wgsl/reduce.wgsl.ts";
+import { SHORT_ROW, softmaxBackwardWgsl, softmaxWgsl } from "./wgsl/softmax.wgsl.ts";
 import {
-  SHORT_ROW,
   softmaxBackwardShortTexWgsl,
   softmaxBackwardShortWgsl,
-  softmaxBackwardWgsl,
   softmaxShortTexWgsl,
   softmaxShortWgsl,
-  softmaxWgsl,
-} from "./wgsl/softmax.wgsl.ts";
+} from "./wgsl/softmax_short.wgsl.ts";
 import {
   layerNormDgDbPartWgsl,
   layerNormDgDbSumWgsl,
