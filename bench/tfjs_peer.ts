@@ -6,7 +6,8 @@
  * The packages are imported through computed specifiers, so `deno check` and the tests never download them;
  * the first bench run fetches them from npm. tfjs has one global engine: each runner selects its backend at the
  * start of every rep, and its inputs live on that backend, so no data moves between backends while timed.
- * Each rep ends by reading the last result (`data()`), which waits for queued device work.
+ * Each rep ends by reading the last result (`data()`; one element of it in the ops rows), which waits for queued
+ * device work.
  *
  * Legend: M N K matmul dims, R rows, C columns, T time.
  * @module
@@ -86,8 +87,12 @@ export class TfjsPeer {
     return `${this.column} ${TFJS_VERSION}`;
   }
 
-  /** A runner whose every iteration calls `step()` (inside a tidy) and whose rep reads the last result. */
-  #runner(inputs: T[], step: () => T | T[]): Runner & { free(): void } {
+  /**
+   * A runner whose every iteration calls `step()` (inside a tidy) and whose rep reads the last result: all of it
+   * (`readAll`, as our matmul rows read c), or one element through a slice (as our ops rows read a one-element
+   * buffer after a fill), so both sides of a row pay the same readback.
+   */
+  #runner(inputs: T[], step: () => T | T[], readAll: boolean): Runner & { free(): void } {
     const tf = this.tf, be = BACKEND[this.column];
     return {
       name: this.column,
@@ -97,7 +102,11 @@ export class TfjsPeer {
         for (let i = 0; i < iters; i++) {
           const out = tf.tidy(step);
           const last = Array.isArray(out) ? out[0] : out;
-          if (i === iters - 1) await last.data();
+          if (i === iters - 1) {
+            const read = readAll ? last : tf.tidy(() => tf.slice(tf.reshape(last, [-1]), [0], [1]));
+            await read.data();
+            if (read !== last) tf.dispose(read);
+          }
           tf.dispose(out);
         }
         return performance.now() - t;
@@ -118,7 +127,7 @@ export class TfjsPeer {
       tf.tensor2d(values(m * k, 1), [m, k]),
       tf.tensor2d(values(k * n, 2), [k, n]),
     ]);
-    return this.#runner([a, b], () => this.tf.matMul(a, b));
+    return this.#runner([a, b], () => this.tf.matMul(a, b), true);
   }
 
   /** LayerNorm over the last axis from tf ops (moments, rsqrt), forward + backward (dx, dg, db). */
@@ -135,7 +144,7 @@ export class TfjsPeer {
       return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, 1e-5))), g), b);
     };
     const grads = tf.grads(ln);
-    return this.#runner(ins, () => grads(ins.slice(0, 3), ins[3]));
+    return this.#runner(ins, () => grads(ins.slice(0, 3), ins[3]), false);
   }
 
   /** Causal mask (−∞ added above the diagonal) then softmax over scores (R, T, T), forward + backward. */
@@ -149,6 +158,6 @@ export class TfjsPeer {
       tf.tensor3d(values(rows * t * t, 2), [rows, t, t]),
     ]);
     const grad = tf.grad((s: T) => tf.softmax(tf.add(s, ins[1])));
-    return this.#runner(ins, () => grad(ins[0], ins[2]));
+    return this.#runner(ins, () => grad(ins[0], ins[2]), false);
   }
 }

@@ -8,7 +8,7 @@ import type { Backend, DeviceBuffer, OpAttrs, OpName } from "../../lib/backend/b
 import { createCpuBackend } from "../../lib/backend/cpu/mod.ts";
 import { createWebGpuBackend, DAWN_PACKAGE, type WebGpuBackend } from "../../lib/backend/webgpu/mod.ts";
 import { shaderCatalog } from "../../lib/backend/webgpu/catalog.ts";
-import { matmulTextures } from "../../lib/backend/webgpu/kernels.ts";
+import { matmulTextures } from "../../lib/backend/webgpu/matmul_plan.ts";
 import { assert, assertClose, assertEquals, assertNormClose, assertRejects, assertThrows } from "../assert.ts";
 
 let gpu: WebGpuBackend | null = null;
@@ -178,6 +178,8 @@ test("matmul matches the CPU for every transpose, ragged sizes and batch strides
   const sizes = [[1, 1, 1], [3, 17, 129], [17, 3, 5], [8, 8, 8], [33, 65, 17], [64, 64, 64], [4, 8, 12], [9, 12, 0]];
   sizes.push([5, 300, 9], [20, 520, 36], [2, 1030, 3]); // workgroups of 32 lanes, several column blocks
   sizes.push([12, 20, 16], [7, 36, 8]); // vec4 reads, N a multiple of 4 but not of the 16 columns per invocation
+  // Operands copied into textures (rows of 64-multiples): both, b alone, a alone; transposed, read as stored.
+  sizes.push([40, 192, 128], [9, 64, 132], [9, 20, 64], [128, 20, 36], [64, 200, 64]);
   const runs: Promise<unknown>[] = [];
   for (const [m, n, k] of sizes) {
     for (const transA of [false, true]) {
@@ -206,14 +208,16 @@ test("matmul past the texture extent falls back to the buffer kernel", async (g)
     }
   }
   const inside = { batch: 4, m: 4096, n: 1024, k: 256, transA: true, transB: true, aBatchStride: 0, bBatchStride: 1 };
-  assertEquals(matmulTextures(inside, limit), {
-    kt: 64,
-    nt: 256,
-    aBatches: 1,
-    bBatches: 4,
-    aHeight: 4096,
-    bHeight: 1024,
-  });
+  const geo = matmulTextures(inside, limit)!;
+  // a keeps its stored (K, M) layout (copied, M a multiple of 64); b's overlapping batches (stride 1) are packed.
+  assertEquals(geo.layout, { aByM: true, bByK: false });
+  assertEquals([geo.kt, geo.a.width, geo.a.batches * geo.a.hpb, geo.b.width, geo.b.batches * geo.b.hpb], [
+    64,
+    1024,
+    256,
+    256,
+    1024,
+  ]);
   await Promise.all(runs);
 });
 
@@ -252,8 +256,9 @@ test("gather and scatterAdd match the CPU, with repeated and out-of-range ids", 
 
 test("softmax and its backward match the CPU: big logits, -inf masks, NaN and +inf rows", async (g) => {
   const runs: Promise<unknown>[] = [];
-  // Rows up to 256 columns take the one-invocation-per-row kernels, longer ones the workgroup kernels.
-  for (const [rows, cols] of [[1, 1], [3, 17], [2, 129], [3, 256], [3, 257], [4, 1000]]) {
+  // Rows up to 256 columns take the one-invocation-per-row kernels, longer ones the workgroup kernels; the backward
+  // of short rows of a multiple of 64 columns reads textures.
+  for (const [rows, cols] of [[1, 1], [3, 17], [2, 129], [3, 256], [3, 257], [4, 1000], [70, 128]]) {
     const x = rand(rows * cols, -4, 4);
     runs.push(same(g, "softmax", [x.length], [x], { rows, cols }));
     runs.push(same(g, "softmax", [x.length], [x.map((v) => v * 2500)], { rows, cols }));
@@ -269,8 +274,17 @@ test("softmax and its backward match the CPU: big logits, -inf masks, NaN and +i
   long[600] = NaN;
   long[900] = Infinity;
   runs.push(same(g, "softmax", [long.length], [long], { rows: 6, cols: 300 }));
-  // Fused causal mask: square, more keys than queries, fewer (the first rows see nothing: NaN), Tq = 1.
+  // The same specials in rows of 64 (the texture kernel, four columns a load), one NaN or +∞ mid-texel.
+  const tex = new Float32Array(6 * 64).fill(0.5);
+  tex.set([ninf], 0);
+  tex.fill(ninf, 64, 128);
+  tex[130] = NaN;
+  tex[197] = Infinity;
+  runs.push(same(g, "softmax", [tex.length], [tex], { rows: 6, cols: 64 }));
+  // Fused causal mask: square, more keys than queries, fewer (the first rows see nothing: NaN), Tq = 1; rows of 64
+  // and 128 read textures, the causal edge inside a texel.
   const causal = [[12, 3, 3], [8, 70, 4], [10, 3, 5], [3, 129, 1], [6, 130, 130], [8, 300, 4], [6, 300, 301]];
+  causal.push([128, 64, 64], [10, 128, 5], [12, 64, 70]);
   for (const [rows, cols, causalTq] of causal) {
     const xc = rand(rows * cols, -4, 4);
     runs.push(same(g, "softmax", [xc.length], [xc], { rows, cols, causalTq }));
@@ -280,8 +294,10 @@ test("softmax and its backward match the CPU: big logits, -inf masks, NaN and +i
 
 test("layerNorm forward and backward match the CPU", async (g) => {
   const runs: Promise<unknown>[] = [];
-  // vec4 (C % 4 = 0) and scalar kernels; 129 and 130 rows span three dg/db row blocks, the last one partial.
-  for (const [rows, cols] of [[1, 1], [1, 4], [3, 17], [5, 129], [64, 256], [2, 3000], [130, 12], [129, 7]]) {
+  // vec4 (C % 4 = 0) and scalar kernels; 129 and 130 rows span three dg/db row blocks, the last one partial; C a
+  // multiple of 64 runs the forward from textures (33 rows: a partial workgroup).
+  const shapes = [[1, 1], [1, 4], [3, 17], [5, 129], [64, 256], [2, 3000], [130, 12], [129, 7], [33, 128], [1, 64]];
+  for (const [rows, cols] of shapes) {
     const x = rand(rows * cols, -3, 3).map((v) => v + 10), gm = rand(cols, 0.5, 1.5), bt = rand(cols);
     runs.push(
       same(g, "layerNorm", [rows * cols, rows, rows], [x, gm, bt], { rows, cols, eps: 1e-5 }, {

@@ -50,8 +50,11 @@ export class GpuBuffer implements DeviceBuffer {
 
 /** A pooled resource: a buffer, or an rgba32float texture (the matmul's packed operands). */
 export type Pooled = GPUBuffer | GPUTexture;
-/** GPUTextureUsage TEXTURE_BINDING | STORAGE_BINDING: written by a packing pass, read with textureLoad. */
-const TEXTURE_USAGE = 0x4 | 0x8;
+/**
+ * GPUTextureUsage COPY_DST | TEXTURE_BINDING | STORAGE_BINDING: written by a packing pass or a copy, read with
+ * textureLoad.
+ */
+const TEXTURE_USAGE = 0x2 | 0x4 | 0x8;
 const isTexture = (r: Pooled): r is GPUTexture => "createView" in r;
 const keyOf = (r: Pooled) => (isTexture(r) ? `tex:${r.width}x${r.height}` : `${r.usage}:${r.size}`);
 /** Bytes of a pooled resource (16 per rgba32float texel). */

@@ -7,7 +7,7 @@
 import type { BinaryFn, OpAttrs, OpName, UnaryFn } from "../backend.ts";
 import { GpuBuffer } from "./buffers.ts";
 import { KERNELS, type Temp, type TexTemp } from "./kernels.ts";
-import type { Launch } from "./runner.ts";
+import type { Step } from "./runner.ts";
 import { MAX_RANK } from "./wgsl/binary.wgsl.ts";
 
 const UNARY: UnaryFn[] = [
@@ -35,10 +35,10 @@ export function shaderCatalog(): { key: string; source: string }[] {
     fill: [{ value: 0 }],
     causalMask: [{ rows: 1, tq: 2, tk: 2, value: 0 }],
     reduce: (["sum", "max"] as const).flatMap((fn) => [1, 3].map((inner) => ({ fn, outer: 2, size: 3, inner }))),
-    softmax: [{ rows: 1, cols: 2 }, { rows: 2, cols: 2, causalTq: 2 }, { rows: 1, cols: 300 }],
-    softmaxBackward: [{ rows: 1, cols: 2 }, { rows: 1, cols: 300 }],
-    layerNorm: [{ rows: 1, cols: 2, eps: 1e-5 }, { rows: 1, cols: 4, eps: 1e-5 }],
-    layerNormBackward: [{ rows: 1, cols: 2 }, { rows: 1, cols: 4 }],
+    softmax: [{ rows: 1, cols: 2 }, { rows: 2, cols: 2, causalTq: 2 }, { rows: 1, cols: 300 }, { rows: 1, cols: 64 }],
+    softmaxBackward: [{ rows: 1, cols: 2 }, { rows: 1, cols: 300 }, { rows: 1, cols: 64 }],
+    layerNorm: [{ rows: 1, cols: 2, eps: 1e-5 }, { rows: 1, cols: 4, eps: 1e-5 }, { rows: 1, cols: 64, eps: 1e-5 }],
+    layerNormBackward: [{ rows: 1, cols: 2 }, { rows: 1, cols: 4 }, { rows: 1, cols: 64 }],
     crossEntropy: [{ rows: 1, cols: 2 }],
     crossEntropyBackward: [{ rows: 1, cols: 2 }],
     gather: [{ rows: 1, cols: 2, vocab: 2 }],
@@ -58,7 +58,8 @@ export function shaderCatalog(): { key: string; source: string }[] {
   cases.matmul = [];
   for (const transA of [false, true]) {
     for (const transB of [false, true]) {
-      for (const [m, k] of [[3, 3], [3, 4], [4, 3], [4, 4]]) {
+      // ... and 64s, whose operands are copied as stored (transposed ones read transposed).
+      for (const [m, k] of [[3, 3], [3, 4], [4, 3], [4, 4], [64, 64]]) {
         for (const n of [4, 3, 128, 127, 256, 255, 512, 511]) {
           cases.matmul.push({ batch: 1, m, n, k, transA, transB, aBatchStride: 0, bBatchStride: 0 });
         }
@@ -67,13 +68,13 @@ export function shaderCatalog(): { key: string; source: string }[] {
   }
   const out = new Map<string, string>();
   for (const [op, list] of Object.entries(cases) as [OpName, unknown[]][]) {
-    const plan = KERNELS[op] as (o: GpuBuffer[], i: GpuBuffer[], a: unknown, temp: Temp, tex: TexTemp) => Launch[];
+    const plan = KERNELS[op] as (o: GpuBuffer[], i: GpuBuffer[], a: unknown, temp: Temp, tex: TexTemp) => Step[];
     for (const attrs of list) {
       // Matmul runs from textures within the extent limit, else on buffers: both variants of every case.
       for (const maxDim of op === "matmul" ? [Infinity, 0] : [Infinity]) {
         const tex = { maxDim, get: (width: number, height: number) => ({ width, height }) as GPUTexture };
         for (const l of plan([buf(4), buf(4), buf(4)], [buf(4), buf(4), buf(4), buf(4), buf(4)], attrs, buf, tex)) {
-          if (!out.has(l.key)) out.set(l.key, l.source());
+          if ("key" in l && !out.has(l.key)) out.set(l.key, l.source()); // copies have no shader
         }
       }
     }

@@ -1,26 +1,27 @@
 /**
  * The single registration list: for each op of the closed set, how its attributes become dispatches (shader key,
  * WGSL builder, buffers, packed params, workgroup count). Shapes reach shaders through params, so one pipeline
- * serves every size; keys vary only with what the WGSL text depends on.
- * Legend: R rows, C columns, N elements, V vocabulary, B/M/N/K matmul dims.
+ * serves every size; keys vary only with what the WGSL text depends on. The matrix product's plan, with its texture
+ * geometry, lives in `matmul_plan.ts`.
+ * Legend: R rows, C columns, N elements, V vocabulary.
  * @module
  */
 import type { OpAttrs, OpName } from "../backend.ts";
 import type { GpuBuffer } from "./buffers.ts";
-import type { Launch } from "./runner.ts";
+import type { Step, TextureCopy } from "./runner.ts";
+import { cdiv, gpu, launch, type Temp, type TexTemp, words } from "./launch.ts";
+import { matmulPlan } from "./matmul_plan.ts";
 import { affineWgsl, isUnaryFn, UNARY_WG, unaryWgsl } from "./wgsl/unary.wgsl.ts";
 import { binaryWgsl, isBinaryFn, MAX_RANK } from "./wgsl/binary.wgsl.ts";
 import { causalMaskWgsl, fillWgsl, scatterStridedWgsl, stridedWgsl } from "./wgsl/copy.wgsl.ts";
 import { COLS, reduceColsWgsl, reduceRowsWgsl } from "./wgsl/reduce.wgsl.ts";
-import { type MatmulVariant, matmulWgsl } from "./wgsl/matmul.wgsl.ts";
-import { matmulTextureWgsl, PACK_WG, packTextureWgsl, TEX_TM, TEX_TN } from "./wgsl/matmul_texture.wgsl.ts";
+import { SHORT_ROW, softmaxBackwardWgsl, softmaxWgsl } from "./wgsl/softmax.wgsl.ts";
 import {
-  SHORT_ROW,
+  softmaxBackwardShortTexWgsl,
   softmaxBackwardShortWgsl,
-  softmaxBackwardWgsl,
+  softmaxShortTexWgsl,
   softmaxShortWgsl,
-  softmaxWgsl,
-} from "./wgsl/softmax.wgsl.ts";
+} from "./wgsl/softmax_short.wgsl.ts";
 import {
   layerNormDgDbPartWgsl,
   layerNormDgDbSumWgsl,
@@ -35,6 +36,8 @@ import { dropoutWgsl } from "./wgsl/dropout.wgsl.ts";
 import { adamwWgsl } from "./wgsl/adamw.wgsl.ts";
 import { ELEMENTWISE_MAX_GROUPS } from "./wgsl/common.wgsl.ts";
 
+export type { Temp, TexTemp };
+
 const F32 = new Float32Array(1);
 const U32 = new Uint32Array(F32.buffer);
 /** The f32 bit pattern of `x` as a u32. */
@@ -43,9 +46,6 @@ export function fbits(x: number): number {
   return U32[0];
 }
 
-const words = (xs: number[]) => Uint32Array.from(xs, (x) => x >>> 0);
-const gpu = (b: GpuBuffer) => b.gpu!;
-const cdiv = (a: number, b: number) => Math.ceil(a / b);
 const ELEM_WG = UNARY_WG;
 
 /** Merge dims that are contiguous in every stride set and drop size-1 dims; a scalar becomes rank 1. */
@@ -74,33 +74,15 @@ export function coalesce(shape: number[], sets: number[][]): { shape: number[]; 
   return { shape: outShape.reverse(), sets: outSets.map((s) => s.reverse()) };
 }
 
-/** A scratch f32 buffer of `size` elements, valid for the dispatches of the op that asked. */
-export type Temp = (size: number) => GpuBuffer;
-/** Scratch rgba32float textures of `width` × `height` texels for one op's dispatches, and the device's extent limit. */
-export interface TexTemp {
-  maxDim: number;
-  get(width: number, height: number): GPUTexture;
-}
 type Plan<K extends OpName> = (
   outs: GpuBuffer[],
   ins: GpuBuffer[],
   a: OpAttrs[K],
   temp: Temp,
   tex: TexTemp,
-) => Launch[];
+) => Step[];
 /** Most dispatches one op plans (layerNormBackward). */
 export const MAX_LAUNCHES = 3;
-
-function launch(
-  key: string,
-  source: () => string,
-  outs: GpuBuffer[],
-  ins: GpuBuffer[],
-  params: number[],
-  groups: number,
-) {
-  return { key, source, outs: outs.map(gpu), ins: ins.map(gpu), params: words(params), groups };
-}
 
 /** Elementwise launch over `n` elements. */
 function each(key: string, source: () => string, outs: GpuBuffer[], ins: GpuBuffer[], params: number[]) {
@@ -119,51 +101,18 @@ function stridedPlan<K extends "strided" | "scatterStrided">(kind: K): Plan<K> {
 }
 
 /**
- * Pick the matmul shader variant: 8×16 blocks, vec4 reads wherever alignment allows, and a workgroup just wide
- * enough for N (a lane past N still computes, clamped), at most 32 lanes (64 measured ~10% slower on llvmpipe).
+ * Texture copies for a row-wise kernel over (R, C) inputs, or null where they cannot run: C not a multiple of 64
+ * (rows of C·4 bytes must be a multiple of 256 to copy), empty, or past the texture extent. `rows` copies an
+ * (R, C) buffer into R texture rows, `row` a (C) vector into one.
  */
-export function matmulVariant(a: OpAttrs["matmul"]): MatmulVariant {
-  const aStride = a.batch > 1 ? a.aBatchStride : 0, bStride = a.batch > 1 ? a.bBatchStride : 0;
-  const tm = 8, tn = 16;
-  return {
-    transA: a.transA,
-    transB: a.transB,
-    vecA: (a.transA ? a.m : a.k) % 4 === 0 && aStride % 4 === 0,
-    vecB: (a.transB ? a.k : a.n) % 4 === 0 && bStride % 4 === 0,
-    tm,
-    tn,
-    wg: matmulLanes(a.n, tn),
+function rowTextures(rows: number, cols: number, tex: TexTemp) {
+  const w = cols / 4;
+  if (rows === 0 || cols === 0 || cols % 64 !== 0 || Math.max(rows, w) > tex.maxDim) return null;
+  const copy = (from: GpuBuffer, height: number): TextureCopy => {
+    const to = tex.get(w, height);
+    return { from: from.gpu!, to, bytesPerRow: cols * 4, width: w, height };
   };
-}
-
-/** Workgroup width for N columns at `tn` per lane: just wide enough, 8 to 32 lanes (64 measured ~10% slower). */
-const matmulLanes = (n: number, tn: number) => Math.min(32, Math.max(8, 2 ** Math.ceil(Math.log2(cdiv(n, tn)))));
-
-/**
- * Geometry of the texture matmul (see matmul_texture.wgsl.ts), or null where the buffer kernel runs instead: an
- * empty product, or a packed operand wider or taller than the device's maxTextureDimension2D (16384 on llvmpipe):
- * e.g. the LM head's weight gradient, whose M = 50257 vocabulary rows would need 50257 texture rows.
- */
-export function matmulTextures(a: OpAttrs["matmul"], maxDim: number) {
-  if (a.batch === 0 || a.m === 0 || a.n === 0 || a.k === 0) return null;
-  const kt = cdiv(a.k, 4), nt = cdiv(a.n, 4);
-  const aBatches = a.batch > 1 && a.aBatchStride !== 0 ? a.batch : 1;
-  const bBatches = a.batch > 1 && a.bBatchStride !== 0 ? a.batch : 1;
-  const aHeight = aBatches * a.m, bHeight = bBatches * kt * 4;
-  if (Math.max(kt, nt, aHeight, bHeight) > maxDim) return null;
-  return { kt, nt, aBatches, bBatches, aHeight, bHeight };
-}
-
-function packLaunch(t: GPUTexture, x: GpuBuffer, params: number[]): Launch {
-  const texels = t.width * t.height;
-  return {
-    key: "packTexture",
-    source: packTextureWgsl,
-    outs: [t],
-    ins: [gpu(x)],
-    params: words([texels, ...params]),
-    groups: cdiv(texels, PACK_WG),
-  };
+  return { rows: (b: GpuBuffer) => copy(b, rows), row: (b: GpuBuffer) => copy(b, 1) };
 }
 
 /** How each op of the closed set runs: the registration list. */
@@ -189,33 +138,7 @@ export const KERNELS: { [K in OpName]: Plan<K> } = {
     const params = [a.outer, a.size, a.inner, blocks];
     return [launch(`reduceCols:${a.fn}`, () => reduceColsWgsl(a.fn), [y], [x], params, a.outer * blocks)];
   },
-  matmul: ([c], [x, w], a, _temp, tex) => {
-    const g = matmulTextures(a, tex.maxDim);
-    if (g) {
-      const ta = tex.get(g.kt, g.aHeight), tb = tex.get(g.nt, g.bHeight);
-      const wg = matmulLanes(a.n, TEX_TN);
-      const blocksM = cdiv(a.m, TEX_TM), blocksN = cdiv(a.n, TEX_TN * wg);
-      const params = [a.batch, a.m, a.n, g.kt, g.aBatches > 1 ? a.m : 0, g.bBatches > 1 ? 4 * g.kt : 0];
-      return [
-        // a (M, K), or (K, M) stored when transA; b (K, N), or (N, K) stored when transB.
-        packLaunch(ta, x, [a.m, a.k, a.aBatchStride, a.transA ? 1 : a.k, a.transA ? a.m : 1, g.kt, a.m]),
-        packLaunch(tb, w, [a.k, a.n, a.bBatchStride, a.transB ? 1 : a.n, a.transB ? a.k : 1, g.nt, 4 * g.kt]),
-        {
-          key: `matmulTex:${wg}`,
-          source: () => matmulTextureWgsl(wg),
-          outs: [gpu(c)],
-          ins: [ta, tb],
-          params: words([...params, blocksM, blocksN, g.nt]),
-          groups: a.batch * blocksM * blocksN,
-        },
-      ];
-    }
-    const v = matmulVariant(a);
-    const blocksM = cdiv(a.m, v.tm), blocksN = cdiv(a.n, v.tn * v.wg);
-    const key = `matmul:${+v.transA}${+v.transB}${+v.vecA}${+v.vecB}:${v.tm}x${v.tn}:${v.wg}`;
-    const params = [a.batch, a.m, a.n, a.k, a.aBatchStride, a.bBatchStride, blocksM, blocksN];
-    return [launch(key, () => matmulWgsl(v), [c], [x, w], params, a.batch * blocksM * blocksN)];
-  },
+  matmul: matmulPlan,
   strided: stridedPlan("strided"),
   scatterStrided: stridedPlan("scatterStrided"),
   fill: ([y], _, a) => [each("fill", fillWgsl, [y], [], [y.size, y.dtype === "i32" ? a.value | 0 : fbits(a.value)])],
@@ -229,45 +152,75 @@ export const KERNELS: { [K in OpName]: Plan<K> } = {
     const params = [a.rows * a.tq * a.tk, a.tq, a.tk, fbits(a.value)];
     return [each("causalMask", causalMaskWgsl, [y], [x], params)];
   },
-  softmax: ([y], [x], a) => {
+  softmax: ([y], [x], a, _temp, tex) => {
     const params = [a.rows, a.cols, a.causalTq ?? 0];
+    const t = a.cols <= SHORT_ROW ? rowTextures(a.rows, a.cols, tex) : null;
+    if (t) {
+      const copy = t.rows(x);
+      return [copy, { ...each("softmaxShort:tex", softmaxShortTexWgsl, [y], [], params), ins: [copy.to] }];
+    }
     if (a.cols <= SHORT_ROW) return [each("softmaxShort", softmaxShortWgsl, [y], [x], params)];
     return [launch("softmax", softmaxWgsl, [y], [x], params, a.rows)];
   },
-  softmaxBackward: ([dx], [y, dy], a) => {
+  softmaxBackward: ([dx], [y, dy], a, _temp, tex) => {
     const params = [a.rows, a.cols];
+    const t = a.cols <= SHORT_ROW ? rowTextures(a.rows, a.cols, tex) : null;
+    if (t) {
+      const copies = [t.rows(y), t.rows(dy)];
+      const l = each("softmaxBackwardShort:tex", softmaxBackwardShortTexWgsl, [dx], [], params);
+      return [...copies, { ...l, ins: copies.map((c) => c.to) }];
+    }
     if (a.cols <= SHORT_ROW) return [each("softmaxBackwardShort", softmaxBackwardShortWgsl, [dx], [y, dy], params)];
     return [launch("softmaxBackward", softmaxBackwardWgsl, [dx], [y, dy], params, a.rows)];
   },
 
-  layerNorm: (outs, ins, a) => {
+  layerNorm: (outs, [x, g, b], a, _temp, tex) => {
     const vec = a.cols % 4 === 0;
     const params = [a.rows, a.cols, fbits(a.eps)];
-    return [launch(`layerNorm:${+vec}`, () => layerNormWgsl(vec), outs, ins, params, cdiv(a.rows, LN_WG))];
+    const t = rowTextures(a.rows, a.cols, tex);
+    if (!t) {
+      return [launch(`layerNorm:${+vec}`, () => layerNormWgsl(vec), outs, [x, g, b], params, cdiv(a.rows, LN_WG))];
+    }
+    const copies = [t.rows(x), t.row(g), t.row(b)];
+    const l = launch("layerNorm:tex", () => layerNormWgsl(true, true), outs, [], params, cdiv(a.rows, LN_WG));
+    return [...copies, { ...l, ins: copies.map((c) => c.to) }];
   },
-  layerNormBackward: ([dx, dg, db], [dy, x, g, mean, rstd], a, temp) => {
+  layerNormBackward: ([dx, dg, db], [dy, x, g, mean, rstd], a, temp, tex) => {
     const vec = a.cols % 4 === 0;
     const blocks = cdiv(a.rows, LN_ROW_BLOCK), units = vec ? a.cols / 4 : a.cols;
     const part = temp(2 * blocks * a.cols);
-    const params = [a.rows, a.cols, blocks];
+    const params = words([a.rows, a.cols, blocks]);
+    const t = rowTextures(a.rows, a.cols, tex);
+    const copies = t ? [t.rows(dy), t.rows(x), t.row(g)] : [];
+    // dy, x and g: their textures where copied, else their buffers.
+    const [rdy, rx, rg] = t ? copies.map((c) => c.to) : [dy, x, g].map(gpu);
+    const key = (name: string) => `${name}:${t ? "tex" : +vec}`;
     return [
-      launch(
-        `layerNormDx:${+vec}`,
-        () => layerNormDxWgsl(vec),
-        [dx],
-        [dy, x, g, mean, rstd],
+      ...copies,
+      {
+        key: key("layerNormDx"),
+        source: () => layerNormDxWgsl(vec, !!t),
+        outs: [gpu(dx)],
+        ins: [rdy, rx, rg, gpu(mean), gpu(rstd)],
         params,
-        cdiv(a.rows, LN_WG),
-      ),
-      launch(
-        `layerNormDgDbPart:${+vec}`,
-        () => layerNormDgDbPartWgsl(vec),
-        [part],
-        [dy, x, mean, rstd],
+        groups: cdiv(a.rows, LN_WG),
+      },
+      {
+        key: key("layerNormDgDbPart"),
+        source: () => layerNormDgDbPartWgsl(vec, !!t),
+        outs: [gpu(part)],
+        ins: [rdy, rx, gpu(mean), gpu(rstd)],
         params,
-        cdiv(blocks * units, LN_WG),
-      ),
-      launch(`layerNormDgDbSum:${+vec}`, () => layerNormDgDbSumWgsl(vec), [dg, db], [part], params, cdiv(units, LN_WG)),
+        groups: cdiv(blocks * units, LN_WG),
+      },
+      {
+        key: `layerNormDgDbSum:${+vec}`,
+        source: () => layerNormDgDbSumWgsl(vec),
+        outs: [gpu(dg), gpu(db)],
+        ins: [gpu(part)],
+        params,
+        groups: cdiv(units, LN_WG),
+      },
     ];
   },
   crossEntropy: (outs, ins, a) => [launch("crossEntropy", crossEntropyWgsl, outs, ins, [a.rows, a.cols], a.rows)],

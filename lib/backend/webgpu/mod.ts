@@ -8,7 +8,7 @@
  */
 import type { Backend, DeviceBuffer, DType, OpName } from "../backend.ts";
 import { BufferPool, GpuBuffer, physicalBytes, STORAGE_USAGE } from "./buffers.ts";
-import { type Launch, Runner } from "./runner.ts";
+import { Runner, type Step } from "./runner.ts";
 import { IN_PLACE, KERNELS, MAX_LAUNCHES, type Temp, type TexTemp } from "./kernels.ts";
 import { type AdapterInfo, openDevice, type Provider } from "./adapter.ts";
 
@@ -161,7 +161,7 @@ export async function createWebGpuBackend(opts: WebGpuOptions = {}): Promise<Web
       return buf.dtype === "i32" ? new Int32Array(bytes) : new Float32Array(bytes);
     },
     dispatch(op, outs, ins, attrs) {
-      const plan = KERNELS[op] as (o: GpuBuffer[], i: GpuBuffer[], a: unknown, temp: Temp, tex: TexTemp) => Launch[];
+      const plan = KERNELS[op] as (o: GpuBuffer[], i: GpuBuffer[], a: unknown, temp: Temp, tex: TexTemp) => Step[];
       if (!plan) throw new Error(`Unknown op "${op}" on the webgpu backend`);
       const [no, ni] = ARITY[op];
       if (outs.length !== no || ins.length !== ni) {

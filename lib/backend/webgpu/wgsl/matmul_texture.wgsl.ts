@@ -1,7 +1,11 @@
 /**
  * The matrix product read from textures: each operand is first packed into an rgba32float texture (one texel = 4
  * consecutive values along a's K or b's N, zero past the edge; batches stacked as row blocks, one block when the
- * batch stride is 0), then an 8×16-block kernel reads them with `textureLoad`.
+ * batch stride is 0), then an 8×16-block kernel reads them with `textureLoad`. Where an operand's stored rows are
+ * a multiple of 64 values, a buffer-to-texture copy replaces the packing pass: untransposed, the buffer already has
+ * that layout; transposed (a stored (K, M), b (N, K)), the texture keeps the stored layout and the kernel reads it
+ * transposed (`TexLayout`). At 256³ on llvmpipe the two packs cost ~2 ms against ~3–4.5 ms for the kernel, the two
+ * copies ~0.04 ms: the packs, not the readback (the bench reads once per 16–64 products), held 256³ near 3×.
  * Why: llvmpipe (Mesa 22.3) runs every storage-buffer load as a loop over its SIMD lanes, while texture loads
  * become vector gathers. Measured kernel-alone on llvmpipe (2 cores), packing included, buffer kernel → this:
  * 512³ 8.4–11 → 12–13, 1024³ 12.5–15.5 → 25, (4096×256)·(256×1024) 14 → 25 GFLOP/s; 256³ is bound by the
@@ -9,9 +13,9 @@
  * `deno task bench --quick --only=matmul`, webgpu / tfjs-webgpu before → after: 256³ 2.44 → 2.0–3.1×, 512³ 2.19 →
  * 2.7–2.9×, 1024³ 2.20 → 4.5×, (4096×256)·(256×1024) 2.19 → 4.0–4.5× (webgpu 9.5 → 18–20 GFLOP/s at the large
  * sizes; the small ones stay bound by the readback, which the bench pays every rep).
- * Packing transposes, so one kernel serves every transA/transB; K is padded to a multiple of 4 with zero texels in
+ * Packing transposes into the untransposed layouts; K is padded to a multiple of 4 with zero texels in
  * a and zero rows in b (so padding adds 0·0, never 0·∞). Loads clamp rows and texel columns into range; stores
- * are masked. Legend: B batch, M/N/K matmul dims, KT = ⌈K/4⌉ texels, NT = ⌈N/4⌉ texels, WG invocations.
+ * are masked. Legend: B batch, M/N/K matmul dims, KT/NT/MT = ⌈K/4⌉/⌈N/4⌉/⌈M/4⌉ texels, WG invocations.
  * @module
  */
 import { PRELUDE } from "./common.wgsl.ts";
@@ -50,26 +54,56 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 
 const range = (n: number) => [...Array(n).keys()];
 
+/** How an operand's texture is laid out: which axis its texels run along. */
+export interface TexLayout {
+  /** a's texels hold 4 consecutive rows (M) at one k, from a (K, M) stored buffer; else 4 consecutive k. */
+  aByM: boolean;
+  /** b's texels hold 4 consecutive k at one column n, from a (N, K) stored buffer; else 4 consecutive n. */
+  bByK: boolean;
+}
+
 /**
  * The texture matmul with `wg` invocations per workgroup, each computing TEX_TM × TEX_TN outputs. Params: [B, M,
- * N, KT, aRowsPerBatch (0 or M), bRowsPerBatch (0 or 4·KT), ⌈M/TM⌉, ⌈N/(WG·TN)⌉, NT].
+ * N, KT, aRowsPerBatch, bRowsPerBatch (0 for a shared operand), ⌈M/TM⌉, ⌈N/(WG·TN)⌉, NT, MT]. Per batch, a's
+ * texture has M rows of KT texels (or 4·KT rows of MT texels when `aByM`), b's 4·KT rows of NT texels (or N rows
+ * of KT texels when `bByK`); either way each k step loads TM + TN texels for TM·TN·4 multiply-adds.
  */
-export function matmulTextureWgsl(wg: number): string {
+export function matmulTextureWgsl(wg: number, layout: TexLayout): string {
   const tm = TEX_TM, tn = TEX_TN, th = tn / 4;
+  const aLoads = layout.aByM
+    ? [
+      ...range(4).flatMap((q) =>
+        range(tm / 4).map((h) => `  let at_${q}_${h} = textureLoad(TA, vec2<u32>(mi_${h}, aRow + kt * 4u + ${q}u), 0);`)
+      ),
+      ...range(tm).map((r) => `  let a_${r} = vec4<f32>(${range(4).map((q) => `at_${q}_${r >> 2}[${r & 3}]`)});`),
+    ]
+    : range(tm).map((r) => `  let a_${r} = textureLoad(TA, vec2<u32>(kt, ri_${r}), 0);`);
+  const bLoads = layout.bByK
+    ? [
+      ...range(tn).map((c) => `  let bt_${c} = textureLoad(TB, vec2<u32>(kt, bRow + ci_${c}), 0);`),
+      ...range(4).flatMap((q) =>
+        range(th).map((h) => `  let b_${q}_${h} = vec4<f32>(${range(4).map((e) => `bt_${4 * h + e}[${q}]`)});`)
+      ),
+    ]
+    : range(4).flatMap((q) =>
+      range(th).map((h) => `  let b_${q}_${h} = textureLoad(TB, vec2<u32>(xi_${h}, bRow + kt * 4u + ${q}u), 0);`)
+    );
   const body = [
     "let g = wid.x + wid.y * nwg.x;",
-    "let M = p(1u); let N = p(2u); let KT = p(3u); let blocksM = p(6u); let blocksN = p(7u); let NT = p(8u);",
+    "let M = p(1u); let N = p(2u); let KT = p(3u); let blocksM = p(6u); let blocksN = p(7u);",
     "if (g >= p(0u) * blocksM * blocksN) { return; }",
     `let bi = g / (blocksM * blocksN); let i0 = (g / blocksN) % blocksM * ${tm}u; let j0 = g % blocksN * ${wg * tn}u;`,
     "let aRow = bi * p(4u); let bRow = bi * p(5u);",
-    ...range(tm).map((r) => `let ri_${r} = aRow + min(i0 + ${r}u, M - 1u);`),
-    ...range(th).map((h) => `let xi_${h} = min((j0 + li * ${tn}u) / 4u + ${h}u, NT - 1u);`),
+    ...(layout.aByM
+      ? range(tm / 4).map((h) => `let mi_${h} = min(i0 / 4u + ${h}u, p(9u) - 1u);`)
+      : range(tm).map((r) => `let ri_${r} = aRow + min(i0 + ${r}u, M - 1u);`)),
+    ...(layout.bByK
+      ? range(tn).map((c) => `let ci_${c} = min(j0 + li * ${tn}u + ${c}u, N - 1u);`)
+      : range(th).map((h) => `let xi_${h} = min((j0 + li * ${tn}u) / 4u + ${h}u, p(8u) - 1u);`)),
     ...range(tm).flatMap((r) => range(th).map((h) => `var acc_${r}_${h} = vec4<f32>(0.0);`)),
     "for (var kt = 0u; kt < KT; kt += 1u) {",
-    ...range(tm).map((r) => `  let a_${r} = textureLoad(TA, vec2<u32>(kt, ri_${r}), 0);`),
-    ...range(4).flatMap((q) =>
-      range(th).map((h) => `  let b_${q}_${h} = textureLoad(TB, vec2<u32>(xi_${h}, bRow + kt * 4u + ${q}u), 0);`)
-    ),
+    ...aLoads,
+    ...bLoads,
     ...range(4).flatMap((q) =>
       range(tm).flatMap((r) => range(th).map((h) => `  acc_${r}_${h} += a_${r}[${q}] * b_${q}_${h};`))
     ),

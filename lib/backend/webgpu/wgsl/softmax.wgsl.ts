@@ -1,75 +1,27 @@
 /**
- * Fused softmax over the last axis and its backward, one workgroup per row. Forward: y = exp(x − max) / Σ exp(x −
+ * Fused softmax over the last axis and its backward, one workgroup per row (rows up to SHORT_ROW columns run the
+ * one-invocation-per-row kernels of softmax_short.wgsl.ts). Forward: y = exp(x − max) / Σ exp(x −
  * max), stable for logits of any size (x − max is exact near the max). Rows the CPU oracle treats specially give
  * the same answer: any NaN → NaN row; all −∞ (log-sum-exp −∞) → NaN row; a +∞ entry (log-sum-exp +∞) → 0 for
  * finite entries and NaN for the +∞ ones.
  * Legend: R rows, C columns, WG workgroup size.
  * @module
  */
-import { elementwiseMain, PRELUDE, rowMain, wgReduce } from "./common.wgsl.ts";
+import { PRELUDE, rowMain, wgReduce } from "./common.wgsl.ts";
 
-const WG = 64;
+/** Invocations per workgroup (the short-row kernels in softmax_short.wgsl.ts too). */
+export const WG = 64;
 
 /** Widest rows the one-invocation-per-row kernels take (attention scores have T columns). */
 export const SHORT_ROW = 256;
 
 /** The causal row length n (columns that take part) of `row`: params [R, C, Tq]. */
-const CAUSAL_N = /* wgsl */ `
+export const CAUSAL_N = /* wgsl */ `
 fn causalN(row: u32, cols: u32, tq: u32) -> u32 {
   var seen = i32(cols);
   if (tq > 0u) { seen = min(seen, i32(row % tq) + i32(cols) - i32(tq) + 1); }
   return u32(max(seen, 0));
 }`;
-
-/**
- * softmax for short rows (C ≤ SHORT_ROW), one invocation per row: no workgroup memory or barriers, each exp
- * computed once (kept in y, then scaled). On the emulated adapter barriers cost more than the serial row; on a
- * GPU, rows of ≤ 256 stay cheap per invocation. Same params and edge cases as `softmaxWgsl`.
- */
-export function softmaxShortWgsl(): string {
-  return PRELUDE + CAUSAL_N + /* wgsl */ `
-@group(0) @binding(1) var<storage, read_write> y: array<f32>;
-@group(0) @binding(2) var<storage, read> x: array<f32>;
-${elementwiseMain(WG, "p(0u)")}
-  let row = i;
-  let cols = p(1u);
-  let base = row * cols;
-  let n = causalN(row, cols, p(2u));
-  var m = ninfF();
-  for (var c = 0u; c < n; c++) { m = maxNan(m, x[base + c]); }
-  let bad = isNan(m) || (isInf(m) && m < 0.0);
-  let posInf = isInf(m) && m > 0.0;
-  var s = 0.0;
-  for (var c = 0u; c < n; c++) {
-    let e = exp(x[base + c] - m);
-    y[base + c] = e;
-    s += e;
-  }
-  let inv = 1.0 / s;
-  for (var c = 0u; c < cols; c++) {
-    let v = x[base + c];
-    let atInf = select(0.0, nanF(), isInf(v) && v > 0.0);
-    var o = select(y[base + c] * inv, atInf, posInf);
-    o = select(o, 0.0, c >= n);
-    y[base + c] = select(o, nanF(), bad);
-  }
-}`;
-}
-
-/** dx = y ⊙ (dy − Σ_c dy⊙y) for short rows, one invocation per row. Params: [R, C]. */
-export function softmaxBackwardShortWgsl(): string {
-  return PRELUDE + /* wgsl */ `
-@group(0) @binding(1) var<storage, read_write> dx: array<f32>;
-@group(0) @binding(2) var<storage, read> y: array<f32>;
-@group(0) @binding(3) var<storage, read> dy: array<f32>;
-${elementwiseMain(WG, "p(0u)")}
-  let cols = p(1u);
-  let base = i * cols;
-  var s = 0.0;
-  for (var c = 0u; c < cols; c++) { s += dy[base + c] * y[base + c]; }
-  for (var c = 0u; c < cols; c++) { dx[base + c] = y[base + c] * (dy[base + c] - s); }
-}`;
-}
 
 /**
  * y (R, C) = softmax(x) per row. Params: [R, C, Tq]; Tq > 0 fuses the causal mask: row r is query i = r mod Tq
