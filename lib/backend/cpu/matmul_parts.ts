@@ -3,18 +3,25 @@
  * depends on the shapes only, never on the thread count, and every call runs on one BLAS thread: each element of C
  * is then computed by the same call whichever thread makes it, so products are bit-identical on any number of
  * threads (OpenBLAS's own rounding depends on its thread count, and a block of rows does not round as the whole
- * product does, so neither may vary with the threads). threads.ts hands units to threads; the main thread and the
- * workers call `gemmUnits` on theirs.
+ * product does, so neither may vary with the threads). `runMatmul` hands units to the threads of threads.ts; the
+ * main thread and the workers call `gemmUnits` on theirs.
  * Legend: M N K matmul dims.
  * @module
  */
 import type { OpAttrs } from "../backend.ts";
-import type { Gemm } from "./blas.ts";
+import type { Blas, Gemm } from "./blas.ts";
+import { owns } from "./simd/heap.ts";
+import { bounds, join, postCall, readyOf } from "./threads.ts";
 
 /** The tag of a product's units in a worker's argument slot (kernel calls have indices ≥ 0). */
 export const GEMM_CALL = -1;
 /** Products of fewer multiply-adds stay one call (a block would be too small to be worth a call). */
 export const ONE_CALL_BELOW = 2 ** 21;
+/**
+ * Least work for a thread's part of a matrix product: 2^23 multiply-adds, ~170 µs at ~50 GFLOP/s on one thread, so
+ * that waking a sleeping worker (~0.1 ms here, more on a loaded machine) pays.
+ */
+const MIN_GEMM_PART = 2 ** 23;
 /**
  * Blocks of C's rows (or columns) are multiples of BLOCK_ALIGN, at least MIN_BLOCK (smaller calls lost to the
  * packing BLAS repeats per call: 8 blocks of 64 rows of a 512×64·64×256 product took twice one call's time), at
@@ -101,3 +108,59 @@ export function gemmUnits(
     }
   }
 }
+
+/**
+ * A float32 matrix product through BLAS: the units of its shape's plan (matmul_parts.ts) over up to `threads`
+ * threads, every call on one BLAS thread, so the result is the same on any number of threads. Units stay on this
+ * thread when the arrays are outside the heap, or when a part would have under `minPart` multiply-adds. Returns the
+ * number of threads that took part.
+ */
+export function runMatmul(
+  threads: number,
+  a: OpAttrs["matmul"],
+  c: Float32Array,
+  x: Float32Array,
+  w: Float32Array,
+  blas: Blas,
+  minPart = MIN_GEMM_PART,
+): number {
+  const { batch, m, n: cols, k, transA, transB, aBatchStride, bBatchStride } = a;
+  // BLAS reads raw memory: a short array would be read past its end, not clamped like a subarray.
+  if (
+    (batch - 1) * aBatchStride + m * k > x.length || (batch - 1) * bBatchStride + k * cols > w.length ||
+    batch * m * cols > c.length
+  ) {
+    throw new RangeError(`Matrix product of ${batch}×(${m}×${k})·(${k}×${cols}) runs past an array: check sizes`);
+  }
+  if (batch * m * cols === 0) return 1;
+  if (k === 0) return c.fill(0, 0, batch * m * cols), 1; // cblas rejects lda = 0; the product is all zeros
+  blas.useThreads(1);
+  const plan = gemmPlan(a), axis = AXES.indexOf(plan.axis);
+  const heap = [c, x, w].every(owns);
+  const want = heap ? Math.min(threads, plan.units, Math.floor(batch * m * cols * k / minPart)) : 1;
+  const ready = want > 1 ? readyOf(want - 1) : [];
+  const n = 1 + ready.length;
+  const cut = bounds(plan.units, plan.units, 1, n);
+  const call = (lo: number, hi: number): GemmArgs => [
+    +transA,
+    +transB,
+    m,
+    cols,
+    k,
+    x.byteOffset,
+    w.byteOffset,
+    c.byteOffset,
+    aBatchStride,
+    bBatchStride,
+    axis,
+    plan.block,
+    lo,
+    hi,
+  ];
+  for (let i = 1; i < n; i++) postCall(ready[i - 1], GEMM_CALL, call(cut[i], cut[i + 1]));
+  gemmUnits(blas.gemm, [x.buffer, w.buffer, c.buffer], ...call(cut[0], cut[1]));
+  join("matmul", ready, n);
+  return n;
+}
+
+type GemmArgs = Parameters<typeof gemmUnits> extends [unknown, unknown, ...infer R] ? R : never;

@@ -22,7 +22,8 @@ import { adamw, causalMask, dropout, gather, scatterAdd } from "./misc.ts";
 import { matmul } from "./matmul.ts";
 import { sgemmTs } from "./gemm.ts";
 import { type Blas, loadBlas, readEnv } from "./blas.ts";
-import { runMatmul, runSplit, sharedArray } from "./threads.ts";
+import { runSplit, sharedArray } from "./threads.ts";
+import { runMatmul } from "./matmul_parts.ts";
 import { allocate, heapStats, owns, release } from "./simd/heap.ts";
 import { runSimd, simdApplies } from "./simd/ops.ts";
 

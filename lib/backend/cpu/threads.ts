@@ -17,20 +17,13 @@ import { Worker } from "node:worker_threads";
 import type { OpAttrs, OpName } from "../backend.ts";
 import type { Arr } from "./elementwise.ts";
 import { PARTS } from "./parts.ts";
-import { allocate, heapKernels, heapMemory, type Kernels, owns, release } from "./simd/heap.ts";
-import type { Blas } from "./blas.ts";
-import { AXES, GEMM_CALL, gemmPlan, gemmUnits } from "./matmul_parts.ts";
+import { allocate, heapKernels, heapMemory, type Kernels, release } from "./simd/heap.ts";
 import { pointers, SIMD, type SimdPart } from "./simd/ops.ts";
 
 /** Fewest elements worth a part of their own for a TypeScript kernel (a worker round trip is ~45 µs; ~2 ns each). */
 export const MIN_PART_ELEMENTS = 32768;
 /** Least work worth a part for a SIMD kernel, in nanoseconds (its elements × the op's `ns` estimate). */
 const MIN_PART_NS = 65536;
-/**
- * Least work for a thread's part of a matrix product: 2^23 multiply-adds, ~170 µs at ~50 GFLOP/s on one thread, so
- * that waking a sleeping worker (~0.1 ms here, more on a loaded machine) pays.
- */
-const MIN_GEMM_PART = 2 ** 23;
 /** How long a worker may take on one part before the call fails instead of hanging. */
 const TIMEOUT_MS = 60_000;
 /**
@@ -90,18 +83,27 @@ const workers: Worker[] = [];
 /** The kernels' export names in a fixed order (the same module on every thread): a call's index. */
 export const kernelNames = (k: Kernels): string[] => Object.keys(k).sort();
 
-/** Kernels that, instead of running, write their call into argument slot `k` (a SIMD part bound for worker k). */
+/**
+ * Hand worker k a call: `tag` (a kernel's index in kernelNames, or matmul_parts.ts's GEMM_CALL) and its numeric
+ * arguments go into the worker's argument slot, then its job word wakes it. `join` waits for it.
+ */
+export function postCall(k: number, tag: number, a: number[]): void {
+  const slot = args.subarray(k * SLOT, (k + 1) * SLOT);
+  Atomics.store(flags, k * WORDS + 1, 0);
+  slot[0] = tag;
+  slot[1] = a.length;
+  slot.set(a, 2);
+  Atomics.store(flags, k * WORDS + 2, JOB_CALL);
+  Atomics.notify(flags, k * WORDS + 2);
+}
+
+/** Kernels that, instead of running, post their call to worker k (a SIMD part bound for it). */
 const recorders = new Map<number, Kernels>();
 function recorder(k: number): Kernels {
   const found = recorders.get(k);
   if (found) return found;
-  const slot = argsOf(k);
   const names = kernelNames(heapKernels()!);
-  const calls = Object.fromEntries(names.map((name, i) => [name, (...a: number[]) => {
-    slot[0] = i;
-    slot[1] = a.length;
-    slot.set(a, 2);
-  }]));
+  const calls = Object.fromEntries(names.map((name, i) => [name, (...a: number[]) => postCall(k, i, a)]));
   recorders.set(k, calls as unknown as Kernels);
   return calls as unknown as Kernels;
 }
@@ -199,7 +201,7 @@ export function runSplit<K extends OpName>(
 }
 
 /** Split points of `units` into n parts, each a multiple of `align` but the last. */
-function bounds(units: number, blocks: number, align: number, n: number): number[] {
+export function bounds(units: number, blocks: number, align: number, n: number): number[] {
   return Array.from({ length: n + 1 }, (_, i) => (i === n ? units : Math.round((blocks * i) / n) * align));
 }
 
@@ -222,12 +224,11 @@ function split<K extends OpName>(
   const ptrs = s && [pointers(outs), pointers(ins)];
   for (let i = 1; i < n; i++) {
     const k = ready[i - 1], status = k * WORDS + 1, job = k * WORDS + 2;
-    Atomics.store(flags, status, 0);
     const partScratch = scratch && scratch.subarray(i * per, (i + 1) * per);
     if (s) {
       s.run(recorder(k), bounds[i], bounds[i + 1], attrs, ptrs![0], ptrs![1], partScratch?.byteOffset ?? 0);
-      Atomics.store(flags, job, JOB_CALL);
     } else {
+      Atomics.store(flags, status, 0);
       const msg: Job = {
         op,
         attrs,
@@ -241,8 +242,8 @@ function split<K extends OpName>(
       };
       workers[k].postMessage(msg);
       Atomics.store(flags, job, JOB_MESSAGE);
+      Atomics.notify(flags, job);
     }
-    Atomics.notify(flags, job);
   }
   if (s) s.run(heapKernels()!, bounds[0], bounds[1], attrs, ptrs![0], ptrs![1], scratch?.byteOffset ?? 0);
   else part.run(bounds[0], bounds[1], attrs, outs, ins, exact, scratch && scratch.subarray(0, per));
@@ -251,7 +252,7 @@ function split<K extends OpName>(
 }
 
 /** Wait for workers ready[0…n−2] to flag their parts of `op` done (spinning SPIN_MS, then sleeping). */
-function join(op: string, ready: number[], n: number): void {
+export function join(op: string, ready: number[], n: number): void {
   for (let i = 1; i < n; i++) {
     const status = ready[i - 1] * WORDS + 1;
     const t0 = performance.now();
@@ -266,76 +267,9 @@ function join(op: string, ready: number[], n: number): void {
 }
 
 /** Workers flagged ready, up to `want`. */
-function readyOf(want: number): number[] {
+export function readyOf(want: number): number[] {
   grow(want);
   const ready: number[] = [];
   for (let k = 0; k < want && k < workers.length; k++) if (Atomics.load(flags, k * WORDS) === 1) ready.push(k);
   return ready;
 }
-
-/**
- * A float32 matrix product through BLAS: the units of its shape's plan (matmul_parts.ts) over up to `threads`
- * threads, every call on one BLAS thread, so the result is the same on any number of threads. Units stay on this
- * thread when the arrays are outside the heap, or when a part would have under `minPart` multiply-adds. Returns the
- * number of threads that took part.
- */
-export function runMatmul(
-  threads: number,
-  a: OpAttrs["matmul"],
-  c: Float32Array,
-  x: Float32Array,
-  w: Float32Array,
-  blas: Blas,
-  minPart = MIN_GEMM_PART,
-): number {
-  const { batch, m, n: cols, k, transA, transB, aBatchStride, bBatchStride } = a;
-  // BLAS reads raw memory: a short array would be read past its end, not clamped like a subarray.
-  if (
-    (batch - 1) * aBatchStride + m * k > x.length || (batch - 1) * bBatchStride + k * cols > w.length ||
-    batch * m * cols > c.length
-  ) {
-    throw new RangeError(`Matrix product of ${batch}×(${m}×${k})·(${k}×${cols}) runs past an array: check sizes`);
-  }
-  if (batch * m * cols === 0) return 1;
-  if (k === 0) return c.fill(0, 0, batch * m * cols), 1; // cblas rejects lda = 0; the product is all zeros
-  blas.useThreads(1);
-  const plan = gemmPlan(a), axis = AXES.indexOf(plan.axis);
-  const heap = [c, x, w].every(owns);
-  const want = heap ? Math.min(threads, plan.units, Math.floor(batch * m * cols * k / minPart)) : 1;
-  const ready = want > 1 ? readyOf(want - 1) : [];
-  const n = 1 + ready.length;
-  const cut = bounds(plan.units, plan.units, 1, n);
-  const call = (lo: number, hi: number): GemmArgs => [
-    +transA,
-    +transB,
-    m,
-    cols,
-    k,
-    x.byteOffset,
-    w.byteOffset,
-    c.byteOffset,
-    aBatchStride,
-    bBatchStride,
-    axis,
-    plan.block,
-    lo,
-    hi,
-  ];
-  for (let i = 1; i < n; i++) {
-    const id = ready[i - 1], args = call(cut[i], cut[i + 1]), slot = argsOf(id);
-    Atomics.store(flags, id * WORDS + 1, 0);
-    slot[0] = GEMM_CALL;
-    slot[1] = args.length;
-    slot.set(args, 2);
-    Atomics.store(flags, id * WORDS + 2, JOB_CALL);
-    Atomics.notify(flags, id * WORDS + 2);
-  }
-  gemmUnits(blas.gemm, [x.buffer, w.buffer, c.buffer], ...call(cut[0], cut[1]));
-  join("matmul", ready, n);
-  return n;
-}
-
-type GemmArgs = Parameters<typeof gemmUnits> extends [unknown, unknown, ...infer R] ? R : never;
-
-/** Worker k's argument slot. */
-const argsOf = (k: number) => args.subarray(k * SLOT, (k + 1) * SLOT);
