@@ -136,14 +136,8 @@ EXPORT void init_constants(void) {
   k->dg_q5 = 335.9934997558594f;
 }
 
-/*
- * e^x per lane (Cephes expf: x = n·ln2 + r, a degree-6 polynomial in r, 2^n from the exponent bits), relative
- * error ~2 ulp; subnormal results down to −103.97 (below, 0), above 88.72 +∞, NaN stays NaN.
- */
-static inline f4 exp4(f4 x) {
-  /* pmin/pmax (one instruction each; NaN is restored at the end). Above 88.72 the clamp gives 2^128 = +∞. */
-  const f4 lo = KV(exp_lo);
-  f4 xc = wasm_f32x4_pmin(wasm_f32x4_pmax(x, lo), KV(exp_hi));
+/* e^xc = p·2^n for a clamped xc: n = round(xc·log2 e), r = xc − n·ln 2 in two parts, p a degree-6 polynomial in r. */
+static inline f4 exp_reduced(f4 xc, f4* n_out) {
   f4 n = wasm_f32x4_floor(add(mul(xc, KV(log2e)), KV(half)));
   f4 r = sub(sub(xc, mul(n, KV(ln2_hi))), mul(n, KV(ln2_lo)));
   f4 p = KV(e0);
@@ -153,6 +147,20 @@ static inline f4 exp4(f4 x) {
   p = add(mul(p, r), KV(e4));
   p = add(mul(p, r), KV(e5));
   p = add(add(mul(mul(p, r), r), r), KV(one));
+  *n_out = n;
+  return p;
+}
+
+/*
+ * e^x per lane (Cephes expf: x = n·ln2 + r, a degree-6 polynomial in r, 2^n from the exponent bits), relative
+ * error ~2 ulp; subnormal results down to −103.97 (below, 0), above 88.72 +∞, NaN stays NaN.
+ */
+static inline f4 exp4(f4 x) {
+  /* pmin/pmax (one instruction each; NaN is restored at the end). Above 88.72 the clamp gives 2^128 = +∞. */
+  const f4 lo = KV(exp_lo);
+  f4 xc = wasm_f32x4_pmin(wasm_f32x4_pmax(x, lo), KV(exp_hi));
+  f4 n;
+  f4 p = exp_reduced(xc, &n);
   /* 2^n in two halves (each in float32's normal range for n in −150…128): the second product rounds once. */
   v128_t ni = wasm_i32x4_sub(add(n, KV(magic)), KV(magic_bits)), bias = KV(bias127);
   v128_t h1 = wasm_i32x4_shr(ni, 1), h2 = wasm_i32x4_sub(ni, h1);
@@ -171,15 +179,8 @@ static inline f4 exp4(f4 x) {
 static inline f4 exp4_nonpos(f4 x) {
   const f4 lo = KV(exp_lo_normal);
   f4 xc = wasm_f32x4_pmax(x, lo);
-  f4 n = wasm_f32x4_floor(add(mul(xc, KV(log2e)), KV(half)));
-  f4 r = sub(sub(xc, mul(n, KV(ln2_hi))), mul(n, KV(ln2_lo)));
-  f4 p = KV(e0);
-  p = add(mul(p, r), KV(e1));
-  p = add(mul(p, r), KV(e2));
-  p = add(mul(p, r), KV(e3));
-  p = add(mul(p, r), KV(e4));
-  p = add(mul(p, r), KV(e5));
-  p = add(add(mul(mul(p, r), r), r), KV(one));
+  f4 n;
+  f4 p = exp_reduced(xc, &n);
   v128_t ni = wasm_i32x4_sub(add(n, KV(magic)), KV(magic_bits));
   f4 y = mul(p, wasm_i32x4_shl(wasm_i32x4_add(ni, KV(bias127)), 23));
   return wasm_v128_bitselect(KV(zero), y, wasm_f32x4_lt(x, lo));
