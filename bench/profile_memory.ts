@@ -18,6 +18,7 @@ import { heapStats } from "../lib/backend/cpu/simd/heap.ts";
 import { paramCount } from "../lib/model/sizing.ts";
 import { resolveConfig } from "../lib/train/config.ts";
 import { makeTrainStep, type Phase } from "./step.ts";
+import { splitArgs } from "./split_args.ts";
 
 const OWN = ["steps", "top"];
 const MiB = 2 ** 20;
@@ -73,18 +74,8 @@ class LiveTracker {
   }
 }
 
-function parse(): { flags: Record<string, string>; config: Record<string, string> } {
-  const flags: Record<string, string> = {}, config: Record<string, string> = {};
-  for (const arg of Deno.args) {
-    const m = arg.match(/^--([^=]+)(?:=(.*))?$/);
-    if (!m) throw new Error(`Unexpected argument "${arg}": use --key=value`);
-    (OWN.includes(m[1]) ? flags : config)[m[1]] = m[2] ?? "true";
-  }
-  return { flags, config };
-}
-
 async function main(): Promise<void> {
-  const { flags, config } = parse();
+  const { flags, config } = splitArgs(OWN);
   const cfg = resolveConfig([{ preset: "small", ...config }]);
   const steps = Number(flags.steps ?? 2), top = Number(flags.top ?? 15);
   const cpu = createCpuBackend();

@@ -19,6 +19,7 @@ import { createCpuBackend } from "../lib/backend/cpu/mod.ts";
 import { resolveConfig } from "../lib/train/config.ts";
 import { benchEnvInfo, enterBenchEnv } from "./bench_env.ts";
 import { makeTrainStep, type Phase } from "./step.ts";
+import { splitArgs } from "./split_args.ts";
 
 const OWN = ["steps", "warmup", "top", "threads", "keep-env", "json"];
 
@@ -64,20 +65,10 @@ function profiled(be: Backend, stats: Map<string, OpStat>, phase: () => Phase): 
   };
 }
 
-function parse(): { flags: Record<string, string>; config: Record<string, string> } {
-  const flags: Record<string, string> = {}, config: Record<string, string> = {};
-  for (const arg of Deno.args) {
-    const m = arg.match(/^--([^=]+)(?:=(.*))?$/);
-    if (!m) throw new Error(`Unexpected argument "${arg}": use --key=value`);
-    (OWN.includes(m[1]) ? flags : config)[m[1]] = m[2] ?? "true";
-  }
-  return { flags, config };
-}
-
 const fmt = (ms: number) => ms.toFixed(ms >= 10 ? 1 : 2).padStart(8);
 
 async function main(): Promise<void> {
-  const { flags, config } = parse();
+  const { flags, config } = splitArgs(OWN);
   const threads = Number(flags.threads ?? 2);
   await enterBenchEnv(import.meta.filename!, threads, flags["keep-env"] === "true");
   const cfg = resolveConfig([{ preset: "small", ...config }]);
